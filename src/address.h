@@ -1,0 +1,45 @@
+/* address.h: RFC 5322 address lists and RFC 5321 envelope paths. Pure: no
+ * I/O, no global state. Rejects CR, LF and NUL anywhere in an address. */
+#ifndef KURIER_ADDRESS_H
+#define KURIER_ADDRESS_H
+
+#include "common.h"
+
+#define ADDR_MAX 320 /* bytes in one addr-spec (RFC 5321 4.5.3.1: 64 + 1 + 255) */
+
+struct addr_list {
+	char **v;    /* addr-specs as they go into MAIL/RCPT, without <> */
+	size_t n;
+	size_t cap;
+};
+
+/* Parse an RFC 5322 address-list (a header field body, or a command line
+ * argument) of LEN bytes and append every addr-spec to OUT. Handles display
+ * names, quoted strings, comments (nested), angle addresses, obsolete
+ * routes (@a,@b:) dropped, groups ("undisclosed-recipients:;" adds none),
+ * and folding (CRLF or LF followed by WSP is whitespace). Quoted local parts
+ * keep their quotes when needed ("a b"@x). Returns 0, or -1 with ERR set to
+ * what is wrong and where ("unterminated quoted string in ..."). */
+int addr_list_parse(const char *s, size_t len, struct addr_list *out, char *err, size_t errlen);
+/* On error OUT is left as it was on entry (what this call appended is
+ * freed). One CRLF or LF at the very end of S (the end of a header field)
+ * is ignored; any other line break must be folding. ERR is always
+ * NUL-terminated when ERRLEN > 0 ("" on success); ERR may be NULL. */
+
+/* Append one copy of ADDR. */
+void addr_list_add(struct addr_list *l, const char *addr);
+void addr_list_free(struct addr_list *l);
+
+/* Check that ADDR may go into MAIL FROM/RCPT TO: non-empty (unless
+ * ALLOW_EMPTY, for the null sender), at most ADDR_MAX bytes, no CR/LF/NUL,
+ * no control characters, no unquoted space, '<' or '>', a single '@' outside
+ * quotes with a non-empty local part and domain (a bare local part without
+ * '@' is allowed: the caller qualifies or rejects it). Returns 0 or -1 with
+ * ERR. */
+int addr_check(const char *addr, bool allow_empty, char *err, size_t errlen);
+
+/* true if ADDR contains any octet >= 0x80 in its local part / domain. */
+bool addr_local_is_ascii(const char *addr);
+bool addr_domain_is_ascii(const char *addr);
+
+#endif

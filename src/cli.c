@@ -1,0 +1,287 @@
+/* cli.c: turns a sendmail command line into a struct request; knows which
+ * sendmail options are meaningful here and which callers pass for nothing. */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common.h"
+#include "cli.h"
+
+const char cli_help_text[] =
+	"Usage: kurier [OPTION...] [--] RECIPIENT...\n"
+	"       kurier [OPTION...] -t [--] [RECIPIENT...]\n"
+	"Read a message on standard input and submit it to the account's server.\n"
+	"\n"
+	"Envelope and message:\n"
+	"  -t                      take recipients from To/Cc/Bcc (or Resent-*)\n"
+	"  -f, -r, --from=ADDR     envelope sender ('<>' for the null sender)\n"
+	"      --read-envelope-from  envelope sender from the From header\n"
+	"  -F NAME                 full name of the sender\n"
+	"  -i, -oi                 a line with a single '.' does not end the input\n"
+	"  -N NOTIFY               DSN: never, or failure,delay,success\n"
+	"  -R RET                  DSN: hdrs or full\n"
+	"  -V ENVID                DSN envelope identifier\n"
+	"  -B8BITMIME, -B7BIT      declare the body type\n"
+	"Account:\n"
+	"  -a, --account=NAME      use account NAME\n"
+	"  -C, --file=FILE         read the configuration from FILE\n"
+	"Output:\n"
+	"  -v                      verbose (repeat for more)\n"
+	"  -X FILE                 write a protocol transcript to FILE\n"
+	"      --debug             protocol transcript on standard error\n"
+	"Modes:\n"
+	"  -bm                     deliver a message (the default)\n"
+	"      --pretend           print the resolved account and exit\n"
+	"      --serverinfo        print the server's greeting and capabilities\n"
+	"      --help              print this help\n"
+	"      --version           print the version and the libraries in use\n"
+	"Ignored for compatibility: -oem -oep -odi -odb -o* -em -ep -U -G -n -L TAG\n"
+	"  -h N -O OPT=VAL\n"
+	"Exit status follows sysexits(3): 0 sent, 75 try again later; see kurier(1).\n";
+
+/* Long options; has_arg: 0 none, 1 required. */
+struct cli_long {
+	const char *name;
+	int has_arg;
+	int id;
+};
+
+enum {
+	OPT_HELP = 256, OPT_VERSION, OPT_ACCOUNT, OPT_FILE, OPT_FROM, OPT_READ_ENVELOPE_FROM,
+	OPT_PRETEND, OPT_SERVERINFO, OPT_DEBUG,
+};
+
+static const struct cli_long cli_longs[] = {
+	{ "help", 0, OPT_HELP },
+	{ "version", 0, OPT_VERSION },
+	{ "account", 1, OPT_ACCOUNT },
+	{ "file", 1, OPT_FILE },
+	{ "from", 1, OPT_FROM },
+	{ "read-envelope-from", 0, OPT_READ_ENVELOPE_FROM },
+	{ "pretend", 0, OPT_PRETEND },
+	{ "serverinfo", 0, OPT_SERVERINFO },
+	{ "debug", 0, OPT_DEBUG },
+};
+
+static int cli_usage(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int cli_usage(char *err, size_t errlen, const char *fmt, ...)
+{
+	char m[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(m, sizeof m, fmt, ap);
+	va_end(ap);
+	snprintf(err, errlen, "%s; see 'kurier --help'", m);
+	return -1;
+}
+
+/* "-f <>" and "-f ''" both mean the null sender. */
+static const char *cli_sender(const char *a)
+{
+	if (strcmp(a, "<>") == 0)
+		return "";
+	return a;
+}
+
+/* -N: "never" alone, or a comma list of failure, delay, success (RFC 3461 4.1). */
+static int cli_dsn_notify(const char *v, struct request *req, char *err, size_t errlen)
+{
+	char buf[64], *p;
+	size_t n = strlen(v), i, start = 0;
+	bool never = false, other = false;
+
+	if (n == 0 || n >= sizeof buf)
+		return cli_usage(err, errlen, "bad -N value '%s' (never, or failure,delay,success)", v);
+	for (i = 0; i <= n; i++)
+		buf[i] = (char)toupper((unsigned char)v[i]);
+	for (i = 0; i <= n; i++) {
+		if (buf[i] != ',' && buf[i] != '\0')
+			continue;
+		p = buf + start;
+		if (i - start == 5 && memcmp(p, "NEVER", 5) == 0)
+			never = true;
+		else if ((i - start == 7 && memcmp(p, "FAILURE", 7) == 0) ||
+			 (i - start == 5 && memcmp(p, "DELAY", 5) == 0) ||
+			 (i - start == 7 && memcmp(p, "SUCCESS", 7) == 0))
+			other = true;
+		else
+			return cli_usage(err, errlen, "bad -N value '%s' (never, or failure,delay,success)", v);
+		start = i + 1;
+	}
+	if (never && other)
+		return cli_usage(err, errlen, "bad -N value '%s': never cannot be combined", v);
+	free((char *)req->dsn_notify);
+	req->dsn_notify = xstrdup(buf);
+	return 0;
+}
+
+static int cli_option(int id, const char *val, struct request *req, char *err, size_t errlen)
+{
+	switch (id) {
+	case 'f':
+	case 'r':
+	case OPT_FROM:
+		req->from = cli_sender(val);
+		return 0;
+	case 'F': req->full_name = val; return 0;
+	case 'a':
+	case OPT_ACCOUNT: req->account = val; return 0;
+	case 'C':
+	case OPT_FILE: req->config_file = val; return 0;
+	case 'X': req->transcript_file = val; return 0;
+	case 'N': return cli_dsn_notify(val, req, err, errlen);
+	case 'R':
+		if (strcasecmp(val, "hdrs") == 0)
+			req->dsn_return = "HDRS";
+		else if (strcasecmp(val, "full") == 0)
+			req->dsn_return = "FULL";
+		else
+			return cli_usage(err, errlen, "bad -R value '%s' (hdrs or full)", val);
+		return 0;
+	case 'V':
+		if (strlen(val) > 100)
+			return cli_usage(err, errlen, "-V envelope id longer than 100 characters");
+		for (const char *p = val; *p != '\0'; p++)
+			if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e)
+				return cli_usage(err, errlen, "-V envelope id must be printable ASCII");
+		req->dsn_envid = val;
+		return 0;
+	case 'B':
+		if (strcasecmp(val, "8BITMIME") == 0)
+			req->body = SMTP_BODY_8BITMIME;
+		else if (strcasecmp(val, "7BIT") == 0)
+			req->body = SMTP_BODY_7BIT;
+		else
+			return cli_usage(err, errlen, "bad -B value '%s' (8BITMIME or 7BIT)", val);
+		return 0;
+	case 'b':
+		if (strcmp(val, "m") == 0)
+			return 0;
+		return cli_usage(err, errlen, "mode -b%s is not supported (only -bm)", val);
+	case 'o':
+		/* -oi is the only -o option with meaning here; sendmail's others
+		 * (-oem, -oep, -odi, -odb, -oX...) are ignored. */
+		if (strcmp(val, "i") == 0)
+			req->ignore_dots = true;
+		return 0;
+	case 'e':
+	case 'L':
+	case 'h':
+	case 'O':
+		return 0;
+	case OPT_HELP: req->mode = CLI_HELP; return 0;
+	case OPT_VERSION: req->mode = CLI_VERSION; return 0;
+	case OPT_READ_ENVELOPE_FROM: req->read_envelope_from = true; return 0;
+	case OPT_PRETEND: req->mode = CLI_PRETEND; return 0;
+	case OPT_SERVERINFO: req->mode = CLI_SERVERINFO; return 0;
+	case OPT_DEBUG: req->debug = true; return 0;
+	}
+	return cli_usage(err, errlen, "internal: unhandled option %d", id);
+}
+
+static int cli_long(int argc, char *const *argv, int *i, struct request *req, char *err, size_t errlen)
+{
+	const char *a = argv[*i] + 2;
+	const char *eq = strchr(a, '=');
+	size_t n = eq != NULL ? (size_t)(eq - a) : strlen(a);
+	size_t k;
+
+	for (k = 0; k < sizeof cli_longs / sizeof cli_longs[0]; k++) {
+		const struct cli_long *l = &cli_longs[k];
+		if (strlen(l->name) != n || strncmp(l->name, a, n) != 0)
+			continue;
+		if (!l->has_arg) {
+			if (eq != NULL)
+				return cli_usage(err, errlen, "option --%s takes no value", l->name);
+			return cli_option(l->id, NULL, req, err, errlen);
+		}
+		if (eq != NULL)
+			return cli_option(l->id, eq + 1, req, err, errlen);
+		if (*i + 1 >= argc)
+			return cli_usage(err, errlen, "option --%s needs a value", l->name);
+		return cli_option(l->id, argv[++*i], req, err, errlen);
+	}
+	return cli_usage(err, errlen, "unknown option '%s'", argv[*i]);
+}
+
+int cli_parse(int argc, char *const *argv, struct request *req, char *err, size_t errlen)
+{
+	int i;
+
+	memset(req, 0, sizeof *req);
+	req->mode = CLI_SEND;
+	req->body = SMTP_BODY_AUTO;
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		size_t j;
+
+		if (strcmp(a, "--") == 0) {
+			i++;
+			break;
+		}
+		if (a[0] != '-' || a[1] == '\0')
+			break; /* the first recipient ends the options */
+		if (a[1] == '-') {
+			if (cli_long(argc, argv, &i, req, err, errlen) != 0)
+				return -1;
+			continue;
+		}
+		for (j = 1; a[j] != '\0'; j++) {
+			char c = a[j];
+			const char *val;
+
+			switch (c) {
+			case 't': req->read_recipients = true; continue;
+			case 'i': req->ignore_dots = true; continue;
+			case 'v': req->verbose++; continue;
+			case 'U':
+			case 'G':
+			case 'n':
+				continue;
+			case 'f': case 'r': case 'F': case 'a': case 'C': case 'X': case 'N':
+			case 'R': case 'V': case 'B': case 'L': case 'h': case 'O':
+				if (a[j + 1] != '\0') {
+					val = a + j + 1;
+				} else if (i + 1 < argc) {
+					val = argv[++i];
+				} else {
+					char o[3] = { '-', c, '\0' };
+					return cli_usage(err, errlen, "option %s needs a value", o);
+				}
+				if (cli_option(c, val, req, err, errlen) != 0)
+					return -1;
+				break;
+			case 'b':
+			case 'o':
+			case 'e':
+				/* The rest of the word is the sub-option: -bm, -oi, -oem. */
+				if (a[j + 1] == '\0') {
+					char o[3] = { '-', c, '\0' };
+					return cli_usage(err, errlen, "option %s needs a letter after it", o);
+				}
+				if (cli_option(c, a + j + 1, req, err, errlen) != 0)
+					return -1;
+				break;
+			default: {
+				char o[3] = { '-', c, '\0' };
+				return cli_usage(err, errlen, "unknown option '%s'", o);
+			}
+			}
+			break; /* the option took the rest of this word */
+		}
+	}
+	req->rcpt_args = argv + i;
+	req->nrcpt_args = (size_t)(argc - i);
+	return 0;
+}
+
+void cli_free(struct request *req)
+{
+	free((char *)req->dsn_notify);
+	req->dsn_notify = NULL;
+}

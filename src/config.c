@@ -1,0 +1,1047 @@
+/* config.c: owns the msmtprc-compatible account file: keywords, value checks, inheritance, loading. */
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+
+#define CFG_VALUE_BYTES_MAX (16u * 1024 * 1024) /* all stored values together */
+#define CFG_SHOW_MAX 64                          /* bytes of a bad value quoted back */
+
+/* How a keyword's value is checked and normalised. */
+enum cfg_type {
+	CFG_T_STRING,      /* anything */
+	CFG_T_REQUIRED,    /* anything but empty */
+	CFG_T_BOOL,        /* on | off | "" (= on) */
+	CFG_T_PORT,        /* 1..65535 */
+	CFG_T_TIMEOUT,     /* off | 1..INT_MAX */
+	CFG_T_BITS,        /* 1..INT_MAX | "" */
+	CFG_T_AUTO_ON_OFF, /* auto | on | off | "" (= on) */
+	CFG_T_AUTH,        /* on | off | "" (= on) | mechanism */
+	CFG_T_PROTOCOL,    /* smtp | lmtp */
+	CFG_T_DSN_NOTIFY,  /* off | never | list of failure, delay, success */
+	CFG_T_DSN_RETURN,  /* off | headers | full */
+	CFG_T_SYSLOG,      /* on | off | "" (= on) | LOG_facility */
+	CFG_T_FINGERPRINT, /* "" | 16, 20 or 32 hex bytes joined by ':' */
+	CFG_T_ADDRESS      /* anything without control characters */
+};
+
+/* How an old spelling maps onto its modern key. */
+enum cfg_alias {
+	CFG_A_SAME,       /* same value, same checks */
+	CFG_A_OFF,        /* takes no value; means "KEY off" */
+	CFG_A_INVERT,     /* boolean, stored inverted */
+	CFG_A_AUTO_OFF,   /* boolean; on means auto */
+	CFG_A_UNSUPPORTED /* recognised but refused */
+};
+
+struct cfg_keyword {
+	const char *name;
+	enum cfg_type type;
+};
+
+struct cfg_old_keyword {
+	const char *name;
+	enum cfg_key key;
+	enum cfg_alias alias;
+};
+
+/* The modern keywords, indexed by key. */
+static const struct cfg_keyword cfg_keywords[CFG_KEY_COUNT] = {
+	[CFG_HOST] = { "host", CFG_T_REQUIRED },
+	[CFG_PORT] = { "port", CFG_T_PORT },
+	[CFG_SOURCE_IP] = { "source_ip", CFG_T_STRING },
+	[CFG_PROXY_HOST] = { "proxy_host", CFG_T_STRING },
+	[CFG_PROXY_PORT] = { "proxy_port", CFG_T_PORT },
+	[CFG_SOCKET] = { "socket", CFG_T_STRING },
+	[CFG_TIMEOUT] = { "timeout", CFG_T_TIMEOUT },
+	[CFG_PROTOCOL] = { "protocol", CFG_T_PROTOCOL },
+	[CFG_DOMAIN] = { "domain", CFG_T_STRING },
+	[CFG_AUTH] = { "auth", CFG_T_AUTH },
+	[CFG_USER] = { "user", CFG_T_STRING },
+	[CFG_PASSWORD] = { "password", CFG_T_STRING },
+	[CFG_PASSWORDEVAL] = { "passwordeval", CFG_T_STRING },
+	[CFG_NTLMDOMAIN] = { "ntlmdomain", CFG_T_STRING },
+	[CFG_TLS] = { "tls", CFG_T_BOOL },
+	[CFG_TLS_STARTTLS] = { "tls_starttls", CFG_T_BOOL },
+	[CFG_TLS_TRUST_FILE] = { "tls_trust_file", CFG_T_STRING },
+	[CFG_TLS_CRL_FILE] = { "tls_crl_file", CFG_T_STRING },
+	[CFG_TLS_FINGERPRINT] = { "tls_fingerprint", CFG_T_FINGERPRINT },
+	[CFG_TLS_KEY_FILE] = { "tls_key_file", CFG_T_STRING },
+	[CFG_TLS_CERT_FILE] = { "tls_cert_file", CFG_T_STRING },
+	[CFG_TLS_CERTCHECK] = { "tls_certcheck", CFG_T_BOOL },
+	[CFG_TLS_MIN_DH_PRIME_BITS] = { "tls_min_dh_prime_bits", CFG_T_BITS },
+	[CFG_TLS_PRIORITIES] = { "tls_priorities", CFG_T_STRING },
+	[CFG_TLS_HOST_OVERRIDE] = { "tls_host_override", CFG_T_STRING },
+	[CFG_FROM] = { "from", CFG_T_ADDRESS },
+	[CFG_FROM_FULL_NAME] = { "from_full_name", CFG_T_STRING },
+	[CFG_ALLOW_FROM_OVERRIDE] = { "allow_from_override", CFG_T_BOOL },
+	[CFG_MAILDOMAIN] = { "maildomain", CFG_T_STRING },
+	[CFG_DSN_NOTIFY] = { "dsn_notify", CFG_T_DSN_NOTIFY },
+	[CFG_DSN_RETURN] = { "dsn_return", CFG_T_DSN_RETURN },
+	[CFG_DSN_REQUIRED] = { "dsn_required", CFG_T_BOOL },
+	[CFG_SET_FROM_HEADER] = { "set_from_header", CFG_T_AUTO_ON_OFF },
+	[CFG_SET_DATE_HEADER] = { "set_date_header", CFG_T_AUTO_ON_OFF },
+	[CFG_SET_MSGID_HEADER] = { "set_msgid_header", CFG_T_AUTO_ON_OFF },
+	[CFG_SET_TO_HEADER] = { "set_to_header", CFG_T_STRING },
+	[CFG_REMOVE_BCC_HEADERS] = { "remove_bcc_headers", CFG_T_BOOL },
+	[CFG_UNDISCLOSED_RECIPIENTS] = { "undisclosed_recipients", CFG_T_BOOL },
+	[CFG_LOGFILE] = { "logfile", CFG_T_STRING },
+	[CFG_LOGFILE_TIME_FORMAT] = { "logfile_time_format", CFG_T_STRING },
+	[CFG_SYSLOG] = { "syslog", CFG_T_SYSLOG },
+	[CFG_ALIASES] = { "aliases", CFG_T_STRING },
+	[CFG_AUTO_FROM] = { "auto_from", CFG_T_BOOL },
+	[CFG_TLS_FORCE_SSLV3] = { "tls_force_sslv3", CFG_T_BOOL },
+};
+
+/* Old spellings that real files still use. */
+static const struct cfg_old_keyword cfg_old_keywords[] = {
+	{ "connect_timeout", CFG_TIMEOUT, CFG_A_SAME },
+	{ "tls_nocertcheck", CFG_TLS_CERTCHECK, CFG_A_OFF },
+	{ "tls_nostarttls", CFG_TLS_STARTTLS, CFG_A_OFF },
+	{ "keepbcc", CFG_REMOVE_BCC_HEADERS, CFG_A_INVERT },
+	{ "add_missing_from_header", CFG_SET_FROM_HEADER, CFG_A_AUTO_OFF },
+	{ "add_missing_date_header", CFG_SET_DATE_HEADER, CFG_A_AUTO_OFF },
+	{ "eval", CFG_KEY_COUNT, CFG_A_UNSUPPORTED },
+};
+
+static const char *const cfg_auth_methods[] = {
+	"plain", "login", "cram-md5", "digest-md5", "scram-sha-1", "scram-sha-1-plus",
+	"scram-sha-256", "scram-sha-256-plus", "gssapi", "external", "oauthbearer", "xoauth2",
+	"ntlm",
+};
+
+static const char *const cfg_syslog_facilities[] = {
+	"LOG_USER", "LOG_MAIL", "LOG_LOCAL0", "LOG_LOCAL1", "LOG_LOCAL2", "LOG_LOCAL3",
+	"LOG_LOCAL4", "LOG_LOCAL5", "LOG_LOCAL6", "LOG_LOCAL7",
+};
+
+/* Everything one cfg_parse call works on. */
+struct cfg_state {
+	const char *path;
+	struct cfg_file *cf;
+	struct cfg_account defaults;  /* the accumulated defaults section */
+	struct cfg_account *cur;      /* account being defined, NULL = defaults */
+	unsigned own;                 /* setting lines seen for cur */
+	bool alias_pending;           /* cur came from "account default : NAME" */
+	unsigned alias_line;          /* line of that account command */
+	unsigned naccounts;
+	size_t value_bytes;           /* budget for all stored values */
+	unsigned lineno;
+	char *err;
+	size_t errlen;
+};
+
+/* Buffers for one line; kept together so they can be wiped (passwords). */
+struct cfg_line_bufs {
+	char kw[CFG_LINE_MAX + 1];
+	char val[CFG_LINE_MAX + 1];
+	char norm[CFG_LINE_MAX + 1];
+};
+
+static int cfg_fail(struct cfg_state *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int cfg_fail(struct cfg_state *st, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (st->err == NULL || st->errlen == 0)
+		return -1;
+	n = snprintf(st->err, st->errlen, "%s:%u: ", st->path, st->lineno);
+	if (n >= 0 && (size_t)n < st->errlen) {
+		va_start(ap, fmt);
+		vsnprintf(st->err + n, st->errlen - (size_t)n, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+static void cfg_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void cfg_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* A printable, bounded copy of S for quoting it back in a message. */
+static const char *cfg_show(char *dst, size_t dstlen, const char *s)
+{
+	size_t i, n = strlen(s), lim = n < CFG_SHOW_MAX ? n : CFG_SHOW_MAX, o = 0;
+
+	for (i = 0; i < lim && o + 1 < dstlen; i++) {
+		unsigned char c = (unsigned char)s[i];
+		dst[o++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+	}
+	if (lim < n && o + 4 < dstlen) {
+		memcpy(dst + o, "...", 3);
+		o += 3;
+	}
+	dst[o] = '\0';
+	return dst;
+}
+
+static bool cfg_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static void cfg_lower(char *s)
+{
+	for (; *s != '\0'; s++)
+		*s = (char)tolower((unsigned char)*s);
+}
+
+static void cfg_upper(char *s)
+{
+	for (; *s != '\0'; s++)
+		*s = (char)toupper((unsigned char)*s);
+}
+
+static void cfg_put(char *dst, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n > CFG_LINE_MAX)
+		n = CFG_LINE_MAX;
+	memcpy(dst, s, n);
+	dst[n] = '\0';
+}
+
+/* Decimal digits only, 1..MAX. */
+static int cfg_number(const char *s, long max, long *out)
+{
+	const char *p;
+	char *end;
+	long v;
+
+	if (*s == '\0')
+		return -1;
+	for (p = s; *p != '\0'; p++)
+		if (*p < '0' || *p > '9')
+			return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < 1 || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static void cfg_free_value(enum cfg_key k, char *v)
+{
+	if (k == CFG_PASSWORD)
+		xfree_secret(v);
+	else
+		free(v);
+}
+
+static void cfg_account_clear(struct cfg_account *a)
+{
+	int k;
+
+	for (k = 0; k < CFG_KEY_COUNT; k++) {
+		cfg_free_value((enum cfg_key)k, a->val[k]);
+		a->val[k] = NULL;
+		a->line[k] = 0;
+	}
+	free(a->name);
+	a->name = NULL;
+}
+
+static void cfg_account_free(struct cfg_account *a)
+{
+	if (a == NULL)
+		return;
+	cfg_account_clear(a);
+	free(a);
+}
+
+static int cfg_set(struct cfg_state *st, struct cfg_account *a, enum cfg_key k, const char *v,
+		   unsigned line)
+{
+	size_t n = strlen(v) + 1;
+
+	if (n > CFG_VALUE_BYTES_MAX - st->value_bytes)
+		return cfg_fail(st, "the settings take more than %u MiB once inherited; "
+			       "use fewer or shorter values", CFG_VALUE_BYTES_MAX / (1024 * 1024));
+	st->value_bytes += n;
+	cfg_free_value(k, a->val[k]);
+	a->val[k] = xstrndup(v, n - 1);
+	a->line[k] = line;
+	return 0;
+}
+
+/* Copy every setting SRC has onto DST. */
+static int cfg_overlay(struct cfg_state *st, struct cfg_account *dst, const struct cfg_account *src)
+{
+	int k, r;
+
+	for (k = 0; k < CFG_KEY_COUNT; k++)
+		if (src->val[k] != NULL &&
+		    (r = cfg_set(st, dst, (enum cfg_key)k, src->val[k], src->line[k])) != 0)
+			return r;
+	return 0;
+}
+
+/* Remove the quoting of a raw value: "..." segments anywhere lose their
+ * quotes, and inside them \" and \\ stand for " and \. */
+static int cfg_unquote(struct cfg_state *st, const char *s, size_t n, char *out)
+{
+	bool quoted = false;
+	size_t i, o = 0;
+
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!quoted) {
+			if (c == '"')
+				quoted = true;
+			else
+				out[o++] = c;
+		} else if (c == '\\' && i + 1 < n && (s[i + 1] == '"' || s[i + 1] == '\\')) {
+			out[o++] = s[++i];
+		} else if (c == '"') {
+			quoted = false;
+		} else {
+			out[o++] = c;
+		}
+	}
+	out[o] = '\0';
+	if (quoted)
+		return cfg_fail(st, "unterminated quote: a value that opens '\"' must close it");
+	return 0;
+}
+
+static int cfg_check_bool(struct cfg_state *st, const char *name, const char *v, char *norm)
+{
+	char show[CFG_SHOW_MAX + 8];
+
+	if (*v == '\0' || strcmp(v, "on") == 0)
+		cfg_put(norm, "on");
+	else if (strcmp(v, "off") == 0)
+		cfg_put(norm, "off");
+	else
+		return cfg_fail(st, "%s: expected on or off, not '%s'", name,
+				cfg_show(show, sizeof show, v));
+	return 0;
+}
+
+static int cfg_check_auth(struct cfg_state *st, const char *v, char *norm)
+{
+	char show[CFG_SHOW_MAX + 8], list[256];
+	size_t i, o = 0;
+
+	if (*v == '\0' || strcmp(v, "on") == 0) {
+		cfg_put(norm, "on");
+		return 0;
+	}
+	if (strcmp(v, "off") == 0) {
+		cfg_put(norm, "off");
+		return 0;
+	}
+	for (i = 0; i < sizeof cfg_auth_methods / sizeof cfg_auth_methods[0]; i++)
+		if (strcasecmp(v, cfg_auth_methods[i]) == 0) {
+			cfg_put(norm, cfg_auth_methods[i]);
+			cfg_upper(norm);
+			return 0;
+		}
+	list[0] = '\0';
+	for (i = 0; i < sizeof cfg_auth_methods / sizeof cfg_auth_methods[0]; i++) {
+		int n = snprintf(list + o, sizeof list - o, "%s%s", i ? ", " : "", cfg_auth_methods[i]);
+		if (n < 0 || (size_t)n >= sizeof list - o)
+			break;
+		o += (size_t)n;
+	}
+	return cfg_fail(st, "auth: unknown method '%s'; expected on, off or one of %s",
+			cfg_show(show, sizeof show, v), list);
+}
+
+static int cfg_check_dsn_notify(struct cfg_state *st, const char *v, char *norm)
+{
+	static const char *const conds[] = { "failure", "delay", "success" };
+	char show[CFG_SHOW_MAX + 8];
+	bool seen[3] = { false, false, false };
+	const char *p = v;
+	size_t o = 0, i;
+
+	if (strcmp(v, "off") == 0) {
+		cfg_put(norm, "off");
+		return 0;
+	}
+	if (strcasecmp(v, "never") == 0) {
+		cfg_put(norm, "NEVER");
+		return 0;
+	}
+	for (;;) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma != NULL ? (size_t)(comma - p) : strlen(p);
+
+		for (i = 0; i < 3; i++)
+			if (n == strlen(conds[i]) && strncasecmp(p, conds[i], n) == 0)
+				break;
+		if (i == 3 || seen[i])
+			return cfg_fail(st, "dsn_notify: expected off, never, or a comma-separated "
+				       "list of failure, delay and success, not '%s'",
+				       cfg_show(show, sizeof show, v));
+		seen[i] = true;
+		if (o != 0)
+			norm[o++] = ',';
+		memcpy(norm + o, conds[i], n);
+		o += n;
+		norm[o] = '\0';
+		if (comma == NULL)
+			break;
+		p = comma + 1;
+	}
+	cfg_upper(norm);
+	return 0;
+}
+
+static int cfg_check_syslog(struct cfg_state *st, const char *v, char *norm)
+{
+	char show[CFG_SHOW_MAX + 8];
+	size_t i;
+
+	if (*v == '\0' || strcmp(v, "on") == 0) {
+		cfg_put(norm, "on");
+		return 0;
+	}
+	if (strcmp(v, "off") == 0) {
+		cfg_put(norm, "off");
+		return 0;
+	}
+	for (i = 0; i < sizeof cfg_syslog_facilities / sizeof cfg_syslog_facilities[0]; i++)
+		if (strcasecmp(v, cfg_syslog_facilities[i]) == 0) {
+			cfg_put(norm, cfg_syslog_facilities[i]);
+			return 0;
+		}
+	return cfg_fail(st, "syslog: expected on, off, LOG_USER, LOG_MAIL or LOG_LOCAL0 to "
+		       "LOG_LOCAL7, not '%s'", cfg_show(show, sizeof show, v));
+}
+
+static int cfg_check_fingerprint(struct cfg_state *st, const char *v, char *norm)
+{
+	char show[CFG_SHOW_MAX + 8];
+	size_t n = strlen(v), i, bytes;
+
+	if (n == 0) {
+		norm[0] = '\0';
+		return 0;
+	}
+	/* "XX" then ":XX" repeated: 3 * bytes - 1 characters. */
+	bytes = (n + 1) / 3;
+	if ((n + 1) % 3 != 0 || (bytes != 16 && bytes != 20 && bytes != 32))
+		goto bad;
+	for (i = 0; i < n; i++) {
+		if (i % 3 == 2) {
+			if (v[i] != ':')
+				goto bad;
+		} else if (!isxdigit((unsigned char)v[i])) {
+			goto bad;
+		}
+	}
+	cfg_put(norm, v);
+	cfg_upper(norm);
+	return 0;
+bad:
+	return cfg_fail(st, "tls_fingerprint: expected 16, 20 or 32 hex bytes separated by ':' "
+		       "(MD5, SHA-1 or SHA-256), not '%s'", cfg_show(show, sizeof show, v));
+}
+
+/* Check V for key K (spelled NAME in the file) and write the value to store
+ * into NORM. */
+static int cfg_check(struct cfg_state *st, enum cfg_key k, const char *name, const char *v, char *norm)
+{
+	char show[CFG_SHOW_MAX + 8];
+	const char *p;
+	long num;
+
+	switch (cfg_keywords[k].type) {
+	case CFG_T_STRING:
+		cfg_put(norm, v);
+		return 0;
+	case CFG_T_REQUIRED:
+		if (*v == '\0')
+			return cfg_fail(st, "%s: a value is required", name);
+		cfg_put(norm, v);
+		return 0;
+	case CFG_T_BOOL:
+		return cfg_check_bool(st, name, v, norm);
+	case CFG_T_PORT:
+		if (cfg_number(v, 65535, &num) != 0)
+			return cfg_fail(st, "%s: expected a port number from 1 to 65535, not '%s'", name,
+					cfg_show(show, sizeof show, v));
+		snprintf(norm, CFG_LINE_MAX + 1, "%ld", num);
+		return 0;
+	case CFG_T_TIMEOUT:
+		if (strcmp(v, "off") == 0) {
+			cfg_put(norm, "off");
+			return 0;
+		}
+		if (cfg_number(v, INT_MAX, &num) != 0)
+			return cfg_fail(st, "%s: expected off or a positive number of seconds, not '%s'",
+					name, cfg_show(show, sizeof show, v));
+		snprintf(norm, CFG_LINE_MAX + 1, "%ld", num);
+		return 0;
+	case CFG_T_BITS:
+		if (*v == '\0') {
+			norm[0] = '\0';
+			return 0;
+		}
+		if (cfg_number(v, INT_MAX, &num) != 0)
+			return cfg_fail(st, "%s: expected a positive number of bits or nothing, not '%s'",
+					name, cfg_show(show, sizeof show, v));
+		snprintf(norm, CFG_LINE_MAX + 1, "%ld", num);
+		return 0;
+	case CFG_T_AUTO_ON_OFF:
+		if (*v == '\0' || strcmp(v, "on") == 0)
+			cfg_put(norm, "on");
+		else if (strcmp(v, "off") == 0 || strcmp(v, "auto") == 0)
+			cfg_put(norm, v);
+		else
+			return cfg_fail(st, "%s: expected auto, on or off, not '%s'", name,
+					cfg_show(show, sizeof show, v));
+		return 0;
+	case CFG_T_AUTH:
+		return cfg_check_auth(st, v, norm);
+	case CFG_T_PROTOCOL:
+		if (strcasecmp(v, "smtp") != 0 && strcasecmp(v, "lmtp") != 0)
+			return cfg_fail(st, "%s: expected smtp or lmtp, not '%s'", name,
+					cfg_show(show, sizeof show, v));
+		cfg_put(norm, v);
+		cfg_lower(norm);
+		return 0;
+	case CFG_T_DSN_NOTIFY:
+		return cfg_check_dsn_notify(st, v, norm);
+	case CFG_T_DSN_RETURN:
+		if (strcmp(v, "off") != 0 && strcasecmp(v, "headers") != 0 && strcasecmp(v, "full") != 0)
+			return cfg_fail(st, "%s: expected off, headers or full, not '%s'", name,
+					cfg_show(show, sizeof show, v));
+		cfg_put(norm, v);
+		cfg_lower(norm);
+		return 0;
+	case CFG_T_SYSLOG:
+		return cfg_check_syslog(st, v, norm);
+	case CFG_T_FINGERPRINT:
+		return cfg_check_fingerprint(st, v, norm);
+	case CFG_T_ADDRESS:
+		for (p = v; *p != '\0'; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				return cfg_fail(st, "%s: control characters are not allowed in an address",
+						name);
+		cfg_put(norm, v);
+		return 0;
+	}
+	return cfg_fail(st, "%s: internal error: no check for this keyword", name);
+}
+
+/* Levenshtein distance, ASCII case folded; B is a known keyword (short). */
+static size_t cfg_distance(const char *a, size_t na, const char *b)
+{
+	size_t prev[48], cur[48], nb = strlen(b), i, j;
+
+	if (nb >= sizeof prev / sizeof prev[0])
+		return SIZE_MAX;
+	for (j = 0; j <= nb; j++)
+		prev[j] = j;
+	for (i = 1; i <= na; i++) {
+		cur[0] = i;
+		for (j = 1; j <= nb; j++) {
+			size_t sub = prev[j - 1] + (tolower((unsigned char)a[i - 1]) !=
+						    tolower((unsigned char)b[j - 1]));
+			size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+			size_t m = sub < del ? sub : del;
+			cur[j] = m < ins ? m : ins;
+		}
+		memcpy(prev, cur, (nb + 1) * sizeof prev[0]);
+	}
+	return prev[nb];
+}
+
+static void cfg_consider(const char *kw, size_t n, const char *cand, const char **best, size_t *bestd)
+{
+	size_t nc = strlen(cand), d;
+
+	if (n > nc + 2 || nc > n + 2)
+		return;
+	d = cfg_distance(kw, n, cand);
+	if (d < *bestd) {
+		*bestd = d;
+		*best = cand;
+	}
+}
+
+/* The known keyword closest to KW within edit distance 2, or NULL. */
+static const char *cfg_suggest(const char *kw)
+{
+	const char *best = NULL;
+	size_t bestd = 3, n = strlen(kw), i;
+
+	cfg_consider(kw, n, "defaults", &best, &bestd);
+	cfg_consider(kw, n, "account", &best, &bestd);
+	for (i = 0; i < CFG_KEY_COUNT; i++)
+		if (cfg_keywords[i].name != NULL)
+			cfg_consider(kw, n, cfg_keywords[i].name, &best, &bestd);
+	for (i = 0; i < sizeof cfg_old_keywords / sizeof cfg_old_keywords[0]; i++)
+		if (cfg_old_keywords[i].alias != CFG_A_UNSUPPORTED)
+			cfg_consider(kw, n, cfg_old_keywords[i].name, &best, &bestd);
+	return best;
+}
+
+/* Ends the account being defined: an "account default : NAME" without
+ * settings of its own stays a mere alias and is dropped from the list. */
+static void cfg_end_section(struct cfg_state *st)
+{
+	struct cfg_file *cf = st->cf;
+
+	if (st->cur != NULL && st->alias_pending) {
+		if (st->own == 0) {
+			struct cfg_account **pp = &cf->accounts;
+
+			while (*pp != NULL && *pp != st->cur)
+				pp = &(*pp)->next;
+			if (*pp != NULL)
+				*pp = st->cur->next;
+			cfg_account_free(st->cur);
+			st->naccounts--;
+		} else {
+			free(cf->default_alias);
+			cf->default_alias = NULL;
+		}
+	}
+	st->cur = NULL;
+	st->own = 0;
+	st->alias_pending = false;
+}
+
+static void cfg_trim(const char **s, const char **e)
+{
+	while (*s < *e && cfg_blank(**s))
+		(*s)++;
+	while (*e > *s && cfg_blank((*e)[-1]))
+		(*e)--;
+}
+
+/* "account NAME [: PARENT[, PARENT...]]" */
+static int cfg_account_cmd(struct cfg_state *st, const char *v)
+{
+	struct cfg_file *cf = st->cf;
+	char show[CFG_SHOW_MAX + 8], show2[CFG_SHOW_MAX + 8];
+	char name[CFG_LINE_MAX + 1], parent[CFG_LINE_MAX + 1];
+	const char *colon = strchr(v, ':'), *s = v, *e = colon != NULL ? colon : v + strlen(v);
+	const struct cfg_account *found;
+	struct cfg_account *a = NULL, **tail;
+	unsigned nparents = 0;
+	int r = -1;
+
+	cfg_end_section(st);
+	cfg_trim(&s, &e);
+	if (s == e) {
+		r = cfg_fail(st, "account: a name is required (account NAME [: PARENT, ...])");
+		goto out;
+	}
+	memcpy(name, s, (size_t)(e - s));
+	name[e - s] = '\0';
+	if (strcmp(name, "defaults") == 0) {
+		r = cfg_fail(st, "account: 'defaults' cannot be an account name");
+		goto out;
+	}
+	if (strcmp(name, "default") == 0 && cf->default_alias != NULL) {
+		r = cfg_fail(st, "account 'default' is already defined on line %u", st->alias_line);
+		goto out;
+	}
+	if ((found = cfg_find(cf, name)) != NULL) {
+		r = cfg_fail(st, "account '%s' is already defined on line %u",
+			     cfg_show(show, sizeof show, name), found->decl_line);
+		goto out;
+	}
+	if (st->naccounts >= CFG_ACCOUNTS_MAX) {
+		r = cfg_fail(st, "too many accounts (the limit is %d)", CFG_ACCOUNTS_MAX);
+		goto out;
+	}
+	a = xcalloc(1, sizeof *a);
+	a->name = xstrdup(name);
+	a->decl_line = st->lineno;
+	if ((r = cfg_overlay(st, a, &st->defaults)) != 0)
+		goto out;
+	while (colon != NULL) {
+		const char *comma;
+
+		s = colon + 1;
+		comma = strchr(s, ',');
+		e = comma != NULL ? comma : s + strlen(s);
+		colon = comma;
+		cfg_trim(&s, &e);
+		if (s == e) {
+			r = cfg_fail(st, "account '%s': a parent account name is missing after '%c'",
+				     cfg_show(show, sizeof show, name), nparents == 0 ? ':' : ',');
+			goto out;
+		}
+		memcpy(parent, s, (size_t)(e - s));
+		parent[e - s] = '\0';
+		if ((found = cfg_find(cf, parent)) == NULL) {
+			r = cfg_fail(st, "account '%s': parent account '%s' is not defined above this line",
+				     cfg_show(show, sizeof show, name), cfg_show(show2, sizeof show2, parent));
+			goto out;
+		}
+		if ((r = cfg_overlay(st, a, found)) != 0)
+			goto out;
+		nparents++;
+	}
+	st->alias_pending = nparents == 1 && strcmp(name, "default") == 0;
+	if (st->alias_pending) {
+		cf->default_alias = xstrdup(parent);
+		st->alias_line = st->lineno;
+	}
+	for (tail = &cf->accounts; *tail != NULL; tail = &(*tail)->next)
+		;
+	*tail = a;
+	st->cur = a;
+	st->naccounts++;
+	a = NULL;
+	r = 0;
+out:
+	cfg_account_free(a);
+	return r;
+}
+
+/* A keyword line other than defaults/account. */
+static int cfg_setting(struct cfg_state *st, const char *kw, const char *v, struct cfg_line_bufs *b)
+{
+	struct cfg_account *target = st->cur != NULL ? st->cur : &st->defaults;
+	char show[CFG_SHOW_MAX + 8];
+	const char *suggest;
+	enum cfg_key k = CFG_KEY_COUNT;
+	size_t i;
+	int r;
+
+	for (i = 0; i < CFG_KEY_COUNT; i++)
+		if (cfg_keywords[i].name != NULL && strcmp(kw, cfg_keywords[i].name) == 0) {
+			k = (enum cfg_key)i;
+			if ((r = cfg_check(st, k, kw, v, b->norm)) != 0)
+				return r;
+			break;
+		}
+	for (i = 0; k == CFG_KEY_COUNT && i < sizeof cfg_old_keywords / sizeof cfg_old_keywords[0]; i++) {
+		const struct cfg_old_keyword *o = &cfg_old_keywords[i];
+
+		if (strcmp(kw, o->name) != 0)
+			continue;
+		switch (o->alias) {
+		case CFG_A_UNSUPPORTED:
+			return cfg_fail(st, "%s is not supported: kurier runs no commands from its "
+				       "configuration file except passwordeval; write the command's "
+				       "output into the file instead", kw);
+		case CFG_A_SAME:
+			if ((r = cfg_check(st, o->key, kw, v, b->norm)) != 0)
+				return r;
+			break;
+		case CFG_A_OFF:
+			if (*v != '\0')
+				return cfg_fail(st, "%s takes no value (it means %s off)", kw,
+						cfg_keywords[o->key].name);
+			cfg_put(b->norm, "off");
+			break;
+		case CFG_A_INVERT:
+		case CFG_A_AUTO_OFF:
+			if ((r = cfg_check_bool(st, kw, v, b->norm)) != 0)
+				return r;
+			if (o->alias == CFG_A_INVERT)
+				cfg_put(b->norm, strcmp(b->norm, "on") == 0 ? "off" : "on");
+			else if (strcmp(b->norm, "on") == 0)
+				cfg_put(b->norm, "auto");
+			break;
+		}
+		k = o->key;
+	}
+	if (k == CFG_KEY_COUNT) {
+		suggest = cfg_suggest(kw);
+		if (suggest != NULL)
+			return cfg_fail(st, "unknown keyword '%s'; did you mean '%s'?",
+					cfg_show(show, sizeof show, kw), suggest);
+		return cfg_fail(st, "unknown keyword '%s'", cfg_show(show, sizeof show, kw));
+	}
+	if ((r = cfg_set(st, target, k, b->norm, st->lineno)) != 0)
+		return r;
+	if (k == CFG_PASSWORD && b->norm[0] != '\0')
+		st->cf->has_password = true;
+	if (st->cur != NULL)
+		st->own++;
+	return 0;
+}
+
+/* One line, without its line ending. */
+static int cfg_line(struct cfg_state *st, const char *line, size_t n, struct cfg_line_bufs *b)
+{
+	const char *p = line, *end = line + n, *kw, *vs, *ve;
+	size_t kwlen;
+	int r;
+
+	if (n > CFG_LINE_MAX)
+		return cfg_fail(st, "line too long (more than %d bytes)", CFG_LINE_MAX);
+	if (memchr(line, '\0', n) != NULL)
+		return cfg_fail(st, "line contains a NUL byte");
+	if (memchr(line, '\r', n) != NULL)
+		return cfg_fail(st, "line contains a carriage return that does not end it");
+	while (p < end && cfg_blank(*p))
+		p++;
+	if (p == end || *p == '#')
+		return 0;
+	kw = p;
+	while (p < end && !cfg_blank(*p))
+		p++;
+	kwlen = (size_t)(p - kw);
+	memcpy(b->kw, kw, kwlen);
+	b->kw[kwlen] = '\0';
+	vs = p;
+	ve = end;
+	cfg_trim(&vs, &ve);
+	if ((r = cfg_unquote(st, vs, (size_t)(ve - vs), b->val)) != 0)
+		return r;
+	if (strcmp(b->kw, "defaults") == 0) {
+		if (b->val[0] != '\0')
+			return cfg_fail(st, "defaults takes no value");
+		cfg_end_section(st);
+		return 0;
+	}
+	if (strcmp(b->kw, "account") == 0)
+		return cfg_account_cmd(st, b->val);
+	return cfg_setting(st, b->kw, b->val, b);
+}
+
+int cfg_parse(const char *path, const char *buf, size_t len, struct cfg_file *out,
+	      char *err, size_t errlen)
+{
+	struct cfg_state st;
+	struct cfg_line_bufs *b = NULL;
+	size_t off = 0;
+	int r = 0;
+
+	memset(out, 0, sizeof *out);
+	memset(&st, 0, sizeof st);
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	st.path = path != NULL ? path : "(buffer)";
+	st.cf = out;
+	st.err = err;
+	st.errlen = errlen;
+	out->path = xstrdup(st.path);
+	b = xmalloc(sizeof *b);
+	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+		off = 3; /* a UTF-8 byte order mark, as some editors write */
+	while (off < len) {
+		const char *line = buf + off, *nl = memchr(line, '\n', len - off);
+		size_t n = nl != NULL ? (size_t)(nl - line) : len - off;
+
+		off += n + (nl != NULL);
+		st.lineno++;
+		if (n > 0 && line[n - 1] == '\r')
+			n--;
+		if ((r = cfg_line(&st, line, n, b)) != 0)
+			goto out;
+	}
+	cfg_end_section(&st);
+out:
+	explicit_bzero(b, sizeof *b);
+	free(b);
+	cfg_account_clear(&st.defaults);
+	if (r != 0)
+		cfg_free(out);
+	return r;
+}
+
+int cfg_load(const char *path, struct cfg_file *out, char *err, size_t errlen)
+{
+	struct stat sb;
+	char *buf = NULL;
+	size_t cap = 0, len = 0;
+	int fd = -1, r = -1;
+
+	memset(out, 0, sizeof *out);
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		r = (errno == ENOENT || errno == ENOTDIR) ? -2 : -1;
+		cfg_errf(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &sb) != 0) {
+		cfg_errf(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		cfg_errf(err, errlen, "%s: not a regular file", path);
+		goto out;
+	}
+	if (sb.st_size > CFG_FILE_MAX) {
+		cfg_errf(err, errlen, "%s: file too large (more than %d bytes)", path, CFG_FILE_MAX);
+		goto out;
+	}
+	/* One byte more than the limit, to notice a file that grew. */
+	cap = (size_t)sb.st_size + 1;
+	buf = xmalloc(cap);
+	for (;;) {
+		ssize_t n;
+
+		if (len == cap) {
+			size_t ncap = cap * 2 > (size_t)CFG_FILE_MAX + 1 ? (size_t)CFG_FILE_MAX + 1 : cap * 2;
+			char *nbuf;
+
+			if (ncap <= cap) {
+				cfg_errf(err, errlen, "%s: file too large (more than %d bytes)", path,
+					 CFG_FILE_MAX);
+				goto out;
+			}
+			nbuf = xmalloc(ncap);
+			memcpy(nbuf, buf, len);
+			explicit_bzero(buf, cap);
+			free(buf);
+			buf = nbuf;
+			cap = ncap;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			cfg_errf(err, errlen, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len > CFG_FILE_MAX) {
+		cfg_errf(err, errlen, "%s: file too large (more than %d bytes)", path, CFG_FILE_MAX);
+		goto out;
+	}
+	if ((r = cfg_parse(path, buf, len, out, err, errlen)) != 0)
+		goto out;
+	if (out->has_password && (sb.st_mode & 077) != 0) {
+		cfg_free(out);
+		cfg_errf(err, errlen, "%s: contains a password but is readable by group or others; "
+			 "run 'chmod 600 %s'", path, path);
+		r = -1;
+		goto out;
+	}
+	r = 0;
+out:
+	if (buf != NULL) {
+		explicit_bzero(buf, cap);
+		free(buf);
+	}
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+void cfg_free(struct cfg_file *cf)
+{
+	struct cfg_account *a, *next;
+
+	if (cf == NULL)
+		return;
+	for (a = cf->accounts; a != NULL; a = next) {
+		next = a->next;
+		cfg_account_free(a);
+	}
+	free(cf->path);
+	free(cf->default_alias);
+	memset(cf, 0, sizeof *cf);
+}
+
+const struct cfg_account *cfg_find(const struct cfg_file *cf, const char *name)
+{
+	const struct cfg_account *a;
+
+	if (cf == NULL || name == NULL)
+		return NULL;
+	for (a = cf->accounts; a != NULL; a = a->next)
+		if (strcmp(a->name, name) == 0)
+			return a;
+	if (strcmp(name, "default") == 0 && cf->default_alias != NULL)
+		for (a = cf->accounts; a != NULL; a = a->next)
+			if (strcmp(a->name, cf->default_alias) == 0)
+				return a;
+	return NULL;
+}
+
+const struct cfg_account *cfg_find_by_from(const struct cfg_file *cf, const char *addr)
+{
+	const struct cfg_account *a;
+
+	if (cf == NULL || addr == NULL)
+		return NULL;
+	for (a = cf->accounts; a != NULL; a = a->next) {
+		const char *pat = a->val[CFG_FROM];
+
+		if (pat != NULL && *pat != '\0' && fnmatch(pat, addr, FNM_CASEFOLD) == 0)
+			return a;
+	}
+	return NULL;
+}
+
+const char *cfg_key_name(enum cfg_key k)
+{
+	if ((int)k < 0 || k >= CFG_KEY_COUNT || cfg_keywords[k].name == NULL)
+		return "(unknown)";
+	return cfg_keywords[k].name;
+}
+
+int cfg_key_lookup(const char *name)
+{
+	int k;
+
+	if (name == NULL)
+		return -1;
+	for (k = 0; k < CFG_KEY_COUNT; k++)
+		if (cfg_keywords[k].name != NULL && strcmp(name, cfg_keywords[k].name) == 0)
+			return k;
+	return -1;
+}
+
+bool cfg_bool(const struct cfg_account *a, enum cfg_key k, bool dflt)
+{
+	const char *v;
+
+	if (a == NULL || (int)k < 0 || k >= CFG_KEY_COUNT || (v = a->val[k]) == NULL)
+		return dflt;
+	if (strcmp(v, "on") == 0)
+		return true;
+	if (strcmp(v, "off") == 0)
+		return false;
+	return dflt;
+}
+
+long cfg_long(const struct cfg_account *a, enum cfg_key k, long dflt)
+{
+	const char *v;
+	long n;
+
+	if (a == NULL || (int)k < 0 || k >= CFG_KEY_COUNT || (v = a->val[k]) == NULL)
+		return dflt;
+	if (cfg_number(v, LONG_MAX, &n) != 0)
+		return dflt;
+	return n;
+}
+
+bool cfg_key_is_secret(enum cfg_key k)
+{
+	return k == CFG_PASSWORD;
+}

@@ -1,0 +1,119 @@
+/* config.h: msmtprc-compatible account files. cfg_parse() works on a buffer
+ * and is pure; cfg_load() reads a file and applies the permission rule. */
+#ifndef KURIER_CONFIG_H
+#define KURIER_CONFIG_H
+
+#include "common.h"
+
+#define CFG_LINE_MAX 4096           /* longest line, without its LF or CRLF */
+#define CFG_FILE_MAX (1024 * 1024)  /* largest file cfg_load reads */
+#define CFG_ACCOUNTS_MAX 1000       /* most accounts in one file */
+
+/* Every keyword kurier knows, old msmtp spellings included (those are mapped
+ * onto their modern key when parsed; see config.c's keyword table). */
+enum cfg_key {
+	CFG_HOST,
+	CFG_PORT,
+	CFG_SOURCE_IP,
+	CFG_PROXY_HOST,
+	CFG_PROXY_PORT,
+	CFG_SOCKET,
+	CFG_TIMEOUT,
+	CFG_PROTOCOL,
+	CFG_DOMAIN,
+	CFG_AUTH,
+	CFG_USER,
+	CFG_PASSWORD,
+	CFG_PASSWORDEVAL,
+	CFG_NTLMDOMAIN,
+	CFG_TLS,
+	CFG_TLS_STARTTLS,
+	CFG_TLS_TRUST_FILE,
+	CFG_TLS_CRL_FILE,
+	CFG_TLS_FINGERPRINT,
+	CFG_TLS_KEY_FILE,
+	CFG_TLS_CERT_FILE,
+	CFG_TLS_CERTCHECK,
+	CFG_TLS_MIN_DH_PRIME_BITS,
+	CFG_TLS_PRIORITIES,
+	CFG_TLS_HOST_OVERRIDE,
+	CFG_FROM,
+	CFG_FROM_FULL_NAME,
+	CFG_ALLOW_FROM_OVERRIDE,
+	CFG_MAILDOMAIN,
+	CFG_DSN_NOTIFY,
+	CFG_DSN_RETURN,
+	CFG_DSN_REQUIRED,
+	CFG_SET_FROM_HEADER,
+	CFG_SET_DATE_HEADER,
+	CFG_SET_MSGID_HEADER,
+	CFG_SET_TO_HEADER,
+	CFG_REMOVE_BCC_HEADERS,
+	CFG_UNDISCLOSED_RECIPIENTS,
+	CFG_LOGFILE,
+	CFG_LOGFILE_TIME_FORMAT,
+	CFG_SYSLOG,
+	CFG_ALIASES,
+	CFG_AUTO_FROM,
+	CFG_TLS_FORCE_SSLV3,
+	CFG_KEY_COUNT
+};
+
+/* Values as stored: booleans "on"/"off"; auth "on", "off" or the mechanism
+ * upper-cased (PLAIN); syslog "on", "off" or LOG_USER/LOG_MAIL/LOG_LOCALn;
+ * dsn_notify "off", "NEVER" or e.g. "FAILURE,DELAY"; dsn_return "off",
+ * "headers" or "full"; set_*_header "auto", "on" or "off"; protocol "smtp"
+ * or "lmtp"; numbers in plain decimal; tls_fingerprint upper-case hex. An
+ * empty string is a value the file set to empty ("user" with no argument),
+ * which overrides an inherited one; NULL means never set. */
+struct cfg_account {
+	char *name;                          /* account name; "defaults" never appears here */
+	char *val[CFG_KEY_COUNT];            /* NULL = unset; booleans normalised to "on"/"off" */
+	unsigned line[CFG_KEY_COUNT];        /* line that set val[k] (inherited: the parent's line) */
+	unsigned decl_line;                  /* line of the "account" command */
+	struct cfg_account *next;            /* file order */
+};
+
+/* default_alias is set only when "account default : NAME" has no lines of
+ * its own; then no account called "default" is in the list and cfg_find
+ * resolves "default" to NAME. With lines of its own it is a real account. */
+struct cfg_file {
+	char *path;                          /* as given to cfg_parse, for messages */
+	struct cfg_account *accounts;        /* inheritance and defaults already applied */
+	char *default_alias;                 /* NAME from "account default : NAME", or NULL */
+	bool has_password;                   /* some line sets password (permission rule) */
+};
+
+/* Parse LEN bytes of BUF (need not be NUL-terminated). PATH is only used in
+ * messages. On error returns -1 and writes "PATH:LINE: what is wrong" to ERR.
+ * Unknown keywords, bad values, unknown parents, duplicate account names and
+ * lines over 4096 bytes are errors. Returns 0 on success; free with cfg_free. */
+int cfg_parse(const char *path, const char *buf, size_t len, struct cfg_file *out,
+	      char *err, size_t errlen);
+
+/* Read PATH and cfg_parse it. Returns 0, -1 on a parse or permission error
+ * (ERR says what and how to fix it: a file with a password that group or
+ * others can read is refused, "chmod 600 PATH"), or -2 if the file does
+ * not exist (ERR set too). */
+int cfg_load(const char *path, struct cfg_file *out, char *err, size_t errlen);
+
+void cfg_free(struct cfg_file *cf);
+
+/* The account called NAME ("default" also resolves "account default : X"). */
+const struct cfg_account *cfg_find(const struct cfg_file *cf, const char *name);
+/* The first account whose from pattern (shell wildcards, fnmatch, case-
+ * insensitive) matches ADDR, or NULL. */
+const struct cfg_account *cfg_find_by_from(const struct cfg_file *cf, const char *addr);
+
+/* Keyword name for messages and --pretend. */
+const char *cfg_key_name(enum cfg_key k);
+/* Typed reads of a value that cfg_parse has already validated. */
+bool cfg_bool(const struct cfg_account *a, enum cfg_key k, bool dflt);
+long cfg_long(const struct cfg_account *a, enum cfg_key k, long dflt);
+/* true for keys whose values are secrets (printed "(hidden)"). */
+bool cfg_key_is_secret(enum cfg_key k);
+/* The key whose modern keyword is NAME (old spellings are not looked up),
+ * or -1. */
+int cfg_key_lookup(const char *name);
+
+#endif

@@ -1,0 +1,130 @@
+/* diag.c: the only place that writes human-readable output to stderr and
+ * the transcript file. It prints what it is given; it never sees secrets
+ * because the engine hands it redacted lines. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "common.h"
+#include "diag.h"
+
+static void diag_vprint(const char *prefix, const char *fmt, va_list ap)
+{
+	char buf[4096];
+
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	fprintf(stderr, "kurier: %s%s\n", prefix, buf);
+}
+
+void diag_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	diag_vprint("", fmt, ap);
+	va_end(ap);
+}
+
+void diag_warn(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	diag_vprint("warning: ", fmt, ap);
+	va_end(ap);
+}
+
+void diag_note(const struct diag *d, int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (d == NULL || d->verbose < level)
+		return;
+	va_start(ap, fmt);
+	diag_vprint("", fmt, ap);
+	va_end(ap);
+}
+
+bool diag_tracing(const struct diag *d)
+{
+	return d != NULL && (d->debug || d->transcript != NULL);
+}
+
+static void diag_stamp(char *buf, size_t len)
+{
+	struct timeval tv;
+	struct tm tm;
+
+	gettimeofday(&tv, NULL);
+	localtime_r(&tv.tv_sec, &tm);
+	snprintf(buf, len, "%02d:%02d:%02d.%03ld", tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (long)(tv.tv_usec / 1000));
+}
+
+static void diag_put(const struct diag *d, const char *line)
+{
+	if (d->debug)
+		fprintf(stderr, "%s\n", line);
+	if (d->transcript != NULL)
+		fprintf(d->transcript, "%s\n", line);
+}
+
+void diag_trace(const struct diag *d, char dir, const char *buf, size_t len)
+{
+	char stamp[32];
+	size_t i = 0;
+
+	if (!diag_tracing(d))
+		return;
+	diag_stamp(stamp, sizeof stamp);
+	while (i < len) {
+		const char *nl = memchr(buf + i, '\n', len - i);
+		size_t n = nl != NULL ? (size_t)(nl - (buf + i)) : len - i;
+		size_t show = n > 0 && buf[i + n - 1] == '\r' ? n - 1 : n;
+		char line[1100];
+		size_t k, o;
+
+		/* Control characters from a hostile server are shown, not obeyed. */
+		o = (size_t)snprintf(line, sizeof line, "%s %s ", stamp, dir == 'C' ? "-->" : "<--");
+		for (k = 0; k < show && o + 5 < sizeof line; k++) {
+			unsigned char c = (unsigned char)buf[i + k];
+			if (c < 0x20 || c == 0x7f)
+				o += (size_t)snprintf(line + o, sizeof line - o, "\\x%02x", c);
+			else
+				line[o++] = (char)c;
+		}
+		line[o] = '\0';
+		diag_put(d, line);
+		i += n + (nl != NULL ? 1 : 0);
+	}
+}
+
+void diag_trace_note(const struct diag *d, const char *fmt, ...)
+{
+	char stamp[32], body[1024], line[1100];
+	va_list ap;
+
+	if (!diag_tracing(d))
+		return;
+	diag_stamp(stamp, sizeof stamp);
+	va_start(ap, fmt);
+	vsnprintf(body, sizeof body, fmt, ap);
+	va_end(ap);
+	snprintf(line, sizeof line, "%s --- %s", stamp, body);
+	diag_put(d, line);
+}
+
+const char *diag_printable(const char *s, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	for (; *s != '\0' && o + 5 < len; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c < 0x20 || c == 0x7f)
+			o += (size_t)snprintf(buf + o, len - o, "\\x%02x", c);
+		else
+			buf[o++] = (char)c;
+	}
+	buf[o] = '\0';
+	return buf;
+}

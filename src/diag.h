@@ -1,0 +1,34 @@
+/* diag.h: everything kurier says: "kurier: " messages on stderr, verbose
+ * notes, and the protocol transcript (--debug, -X) with secrets redacted
+ * by whoever builds the lines. */
+#ifndef KURIER_DIAG_H
+#define KURIER_DIAG_H
+
+#include <stdio.h>
+
+#include "common.h"
+
+struct diag {
+	int verbose;          /* -v count */
+	bool debug;           /* transcript on stderr */
+	FILE *transcript;     /* -X file, or NULL */
+};
+
+void diag_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void diag_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void diag_note(const struct diag *d, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Transcript of LEN bytes in direction DIR ('C' client, 'S' server): one
+ * timestamped line per protocol line. The caller passes redacted text. */
+void diag_trace(const struct diag *d, char dir, const char *buf, size_t len);
+/* A free-form transcript line (e.g. "[message body: 1234 bytes]"). */
+void diag_trace_note(const struct diag *d, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+bool diag_tracing(const struct diag *d);
+
+/* S made printable for a message: control octets become \\xNN, and at
+ * most LEN - 1 bytes of BUF are used. Returns BUF. */
+const char *diag_printable(const char *s, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,401 @@
+/* main.c: request from the command line, account from the config, message
+ * from stdin, then one session; exits only through the outcome table. */
+#include <errno.h>
+#include <fcntl.h>
+#include <gnutls/gnutls.h>
+#include <gsasl.h>
+#include <idn2.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "address.h"
+#include "cli.h"
+#include "config.h"
+#include "diag.h"
+#include "message.h"
+#include "outcome.h"
+#include "secret.h"
+#include "session.h"
+#include "spool.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+
+static const char *home_dir(void)
+{
+	const char *h = getenv("HOME");
+	if (h == NULL || *h == '\0') {
+		struct passwd *pw = getpwuid(getuid());
+		h = pw != NULL ? pw->pw_dir : "/";
+	}
+	return h;
+}
+
+/* The configuration file, in kurier's lookup order. Returns 0 and fills
+ * CF, or an outcome other than OK after printing why. */
+static enum outcome load_config(const struct request *req, const struct diag *d, struct cfg_file *cf)
+{
+	char err[KURIER_ERRLEN], path[4][4096];
+	const char *xdg = getenv("XDG_CONFIG_HOME");
+	size_t i, n = 0;
+	int r;
+
+	if (req->config_file != NULL) {
+		r = cfg_load(req->config_file, cf, err, sizeof err);
+		if (r != 0) {
+			diag_error("%s", err);
+			return OUTCOME_CONFIG;
+		}
+		return OUTCOME_OK;
+	}
+	if (xdg != NULL && *xdg != '\0')
+		snprintf(path[n++], sizeof path[0], "%s/kurier/config", xdg);
+	else
+		snprintf(path[n++], sizeof path[0], "%s/.config/kurier/config", home_dir());
+	snprintf(path[n++], sizeof path[0], "%s/.kurierrc", home_dir());
+	snprintf(path[n++], sizeof path[0], "%s/.msmtprc", home_dir());
+	snprintf(path[n++], sizeof path[0], "%s/kurierrc", SYSCONFDIR);
+	for (i = 0; i < n; i++) {
+		r = cfg_load(path[i], cf, err, sizeof err);
+		if (r == 0) {
+			diag_note(d, 1, "using configuration file %s%s", path[i],
+				  i == 2 ? " (an msmtp configuration file)" : "");
+			return OUTCOME_OK;
+		}
+		if (r != -2) {
+			diag_error("%s", err);
+			return OUTCOME_CONFIG;
+		}
+	}
+	diag_error("no configuration file found (looked for %s, %s, %s and %s); "
+		   "create one as described in kurierrc(5), or give one with -C FILE",
+		   path[0], path[1], path[2], path[3]);
+	return OUTCOME_CONFIG;
+}
+
+/* Read the message from standard input into SPOOL through the reader. */
+static enum outcome read_message(const struct request *req, struct msg_reader *rd, struct spool *sp)
+{
+	char err[KURIER_ERRLEN];
+	char *buf = xmalloc(65536);
+	enum outcome o = OUTCOME_OK;
+	enum msg_status st = MSG_OK;
+
+	for (;;) {
+		ssize_t n = read(0, buf, 65536);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			diag_error("cannot read the message from standard input: %s; nothing was sent",
+				   strerror(errno));
+			o = OUTCOME_IOERR;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		st = msg_reader_feed(rd, buf, (size_t)n, err, sizeof err);
+		if (st != MSG_OK)
+			break;
+	}
+	if (st == MSG_OK)
+		st = msg_reader_finish(rd, err, sizeof err);
+	if (st == MSG_ERROR) {
+		diag_error("message: %s; nothing was sent", err);
+		/* a spool failure is the system's fault, a bad header the input's */
+		o = strncmp(err, "cannot ", 7) == 0 ? OUTCOME_OSERR : OUTCOME_DATAERR;
+		goto out;
+	}
+	if (spool_seal(sp, err, sizeof err) != 0) {
+		diag_error("%s", err);
+		o = OUTCOME_OSERR;
+	}
+out:
+	free(buf);
+	(void)req;
+	return o;
+}
+
+static const struct cfg_account *choose_account(const struct request *req, const struct cfg_file *cf,
+						const char *sender, enum outcome *o)
+{
+	const struct cfg_account *a = NULL;
+
+	*o = OUTCOME_OK;
+	if (req->account != NULL) {
+		a = cfg_find(cf, req->account);
+		if (a == NULL) {
+			diag_error("%s: no account named '%s'; check -a or the account lines", cf->path,
+				   req->account);
+			*o = OUTCOME_CONFIG;
+		}
+		return a;
+	}
+	if (sender != NULL && *sender != '\0' && (a = cfg_find_by_from(cf, sender)) != NULL)
+		return a;
+	if ((a = cfg_find(cf, "default")) != NULL)
+		return a;
+	if (cf->accounts != NULL && cf->accounts->next == NULL)
+		return cf->accounts;
+	diag_error("%s: no account 'default' and more than one account; "
+		   "add 'account default : NAME' or choose one with -a NAME", cf->path);
+	*o = OUTCOME_CONFIG;
+	return NULL;
+}
+
+static void print_pretend(const struct cfg_file *cf, const struct cfg_account *a)
+{
+	int k;
+
+	printf("account %s (from %s)\n", a->name, cf->path);
+	for (k = 0; k < CFG_KEY_COUNT; k++) {
+		if (a->val[k] == NULL)
+			continue;
+		printf("%s = %s\n", cfg_key_name((enum cfg_key)k),
+		       cfg_key_is_secret((enum cfg_key)k) ? "(hidden)" : a->val[k]);
+	}
+	if (a->val[CFG_TLS] == NULL)
+		printf("tls = on (default: TLS unless the account says 'tls off')\n");
+}
+
+static void print_version(void)
+{
+	printf("kurier %s\n", PACKAGE_VERSION);
+	printf("TLS library: GnuTLS %s\n", gnutls_check_version(NULL));
+	printf("SASL library: libgsasl %s\n", gsasl_check_version(NULL));
+	printf("IDN library: libidn2 %s\n", idn2_check_version(NULL));
+	printf("System configuration file: %s/kurierrc\n", SYSCONFDIR);
+	printf("License: GPL-3.0-or-later. This is free software; there is NO WARRANTY.\n");
+}
+
+/* Qualify a bare local part with maildomain, check the result. */
+static int check_address(const struct cfg_account *a, const char *what, char **addr)
+{
+	char err[KURIER_ERRLEN];
+
+	if (**addr != '\0' && strchr(*addr, '@') == NULL && a->val[CFG_MAILDOMAIN] != NULL) {
+		size_t n = strlen(*addr) + strlen(a->val[CFG_MAILDOMAIN]) + 2;
+		char *q = xmalloc(n);
+		snprintf(q, n, "%s@%s", *addr, a->val[CFG_MAILDOMAIN]);
+		free(*addr);
+		*addr = q;
+	}
+	if (addr_check(*addr, strcmp(what, "envelope sender") == 0, err, sizeof err) != 0) {
+		char safe[400];
+		diag_error("bad %s '%s': %s", what, diag_printable(*addr, safe, sizeof safe), err);
+		return -1;
+	}
+	if (**addr != '\0' && strchr(*addr, '@') == NULL) {
+		diag_error("%s '%s' has no domain; write it as user@domain or set maildomain in the account",
+			   what, *addr);
+		return -1;
+	}
+	return 0;
+}
+
+static void ehlo_default(char *buf, size_t len)
+{
+	if (gethostname(buf, len) != 0 || strchr(buf, '.') == NULL)
+		snprintf(buf, len, "localhost");
+	buf[len - 1] = '\0';
+}
+
+/* Where and how to connect, from the account. */
+static void session_conf_fill(struct session_conf *sc, const struct cfg_file *cf,
+			      const struct cfg_account *a, char *ehlo, size_t ehlolen, char *port,
+			      size_t portlen)
+{
+	if (a->val[CFG_DOMAIN] != NULL)
+		snprintf(ehlo, ehlolen, "%s", a->val[CFG_DOMAIN]);
+	else
+		ehlo_default(ehlo, ehlolen);
+	snprintf(port, portlen, "%ld", cfg_long(a, CFG_PORT, 25));
+	memset(sc, 0, sizeof *sc);
+	sc->account = a->name;
+	sc->config_path = cf->path;
+	sc->host = a->val[CFG_HOST];
+	sc->port = port;
+	sc->ehlo_name = ehlo;
+	sc->timeout_s = (int)cfg_long(a, CFG_TIMEOUT, 0);
+}
+
+int main(int argc, char **argv)
+{
+	struct request req;
+	struct cfg_file cf;
+	struct spool sp;
+	struct msg_reader *rd = NULL;
+	struct addr_list rcpts = { 0 };
+	const struct cfg_account *acct = NULL;
+	struct diag d = { 0 };
+	char err[KURIER_ERRLEN], ehlo[256];
+	char *from = NULL, *secret = NULL;
+	const char *sender_hint = NULL;
+	enum outcome o = OUTCOME_OK;
+	size_t i;
+	bool have_cf = false;
+
+	memset(&cf, 0, sizeof cf);
+	spool_init(&sp);
+	if (cli_parse(argc, argv, &req, err, sizeof err) != 0) {
+		diag_error("%s", err);
+		o = OUTCOME_USAGE;
+		goto out;
+	}
+	d.verbose = req.verbose;
+	d.debug = req.debug;
+	if (req.mode == CLI_HELP) {
+		fputs(cli_help_text, stdout);
+		goto out;
+	}
+	if (req.mode == CLI_VERSION) {
+		print_version();
+		goto out;
+	}
+	if (req.transcript_file != NULL) {
+		int fd = open(req.transcript_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		d.transcript = fd >= 0 ? fdopen(fd, "w") : NULL;
+		if (d.transcript == NULL) {
+			diag_error("cannot open transcript file %s: %s", req.transcript_file, strerror(errno));
+			o = OUTCOME_CONFIG;
+			goto out;
+		}
+	}
+	if ((o = load_config(&req, &d, &cf)) != OUTCOME_OK)
+		goto out;
+	have_cf = true;
+
+	if (req.mode == CLI_SEND) {
+		struct msg_opts mo = { req.ignore_dots, req.read_recipients, true };
+		rd = msg_reader_new(&mo, spool_write, &sp);
+		if ((o = read_message(&req, rd, &sp)) != OUTCOME_OK)
+			goto out;
+	}
+
+	/* RFC 5321 envelope sender: -f, then the From header when asked, then
+	 * the account's from. */
+	if (req.from != NULL)
+		sender_hint = req.from;
+	else if (req.read_envelope_from && rd != NULL)
+		sender_hint = msg_reader_from(rd);
+	acct = choose_account(&req, &cf, sender_hint, &o);
+	if (acct == NULL)
+		goto out;
+	if (req.mode == CLI_PRETEND) {
+		print_pretend(&cf, acct);
+		goto out;
+	}
+	if (acct->val[CFG_HOST] == NULL) {
+		diag_error("%s: account '%s' has no host; add 'host NAME'", cf.path, acct->name);
+		o = OUTCOME_CONFIG;
+		goto out;
+	}
+	if (cfg_bool(acct, CFG_TLS, true)) {
+		diag_error("%s: account '%s' asks for TLS (the default), which this build of kurier "
+			   "does not provide yet; add 'tls off' to use plain SMTP on a trusted network",
+			   cf.path, acct->name);
+		o = OUTCOME_CONFIG;
+		goto out;
+	}
+	if (acct->val[CFG_AUTH] != NULL && strcmp(acct->val[CFG_AUTH], "off") != 0) {
+		if (acct->val[CFG_PASSWORD] == NULL && acct->val[CFG_PASSWORDEVAL] != NULL &&
+		    secret_eval(acct->val[CFG_PASSWORDEVAL], &secret, err, sizeof err) != 0) {
+			diag_error("%s:%u: %s; fix the command or the passwordeval line", cf.path,
+				   acct->line[CFG_PASSWORDEVAL], err);
+			o = OUTCOME_CONFIG;
+			goto out;
+		}
+		diag_error("%s: account '%s' asks for authentication, which this build of kurier "
+			   "does not provide yet; it never sends without the authentication you asked for",
+			   cf.path, acct->name);
+		o = OUTCOME_CONFIG;
+		goto out;
+	}
+
+	if (req.mode == CLI_SEND) {
+		struct smtp_envelope env;
+		struct session_conf sc;
+		const struct addr_list *hdr = msg_reader_rcpts(rd);
+		char port[16];
+
+		if (sender_hint != NULL)
+			from = xstrdup(sender_hint);
+		else if (acct->val[CFG_FROM] != NULL && strpbrk(acct->val[CFG_FROM], "*?[") == NULL)
+			from = xstrdup(acct->val[CFG_FROM]);
+		if (from == NULL) {
+			diag_error("no envelope sender: give -f ADDR, or set from in account '%s' of %s",
+				   acct->name, cf.path);
+			o = req.read_envelope_from ? OUTCOME_DATAERR : OUTCOME_CONFIG;
+			goto out;
+		}
+		if (check_address(acct, "envelope sender", &from) != 0) {
+			o = OUTCOME_DATAERR;
+			goto out;
+		}
+		for (i = 0; i < req.nrcpt_args; i++) {
+			const char *arg = req.rcpt_args[i];
+			if (addr_list_parse(arg, strlen(arg), &rcpts, err, sizeof err) != 0) {
+				char safe[400];
+				diag_error("bad recipient '%s': %s", diag_printable(arg, safe, sizeof safe), err);
+				o = OUTCOME_DATAERR;
+				goto out;
+			}
+		}
+		for (i = 0; i < hdr->n; i++)
+			addr_list_add(&rcpts, hdr->v[i]);
+		if (rcpts.n == 0) {
+			diag_error("no recipients; give them as arguments, or use -t to read them from the headers");
+			o = OUTCOME_DATAERR;
+			goto out;
+		}
+		memset(&env, 0, sizeof env);
+		for (i = 0; i < rcpts.n; i++)
+			if (check_address(acct, "recipient", &rcpts.v[i]) != 0) {
+				o = OUTCOME_DATAERR;
+				goto out;
+			}
+		for (i = 0; i < rcpts.n; i++)
+			if (!addr_local_is_ascii(rcpts.v[i]) || !addr_domain_is_ascii(rcpts.v[i]))
+				env.smtputf8 = true;
+		if (!addr_local_is_ascii(from) || !addr_domain_is_ascii(from))
+			env.smtputf8 = true;
+		env.from = from;
+		env.rcpt = (const char *const *)rcpts.v;
+		env.nrcpt = rcpts.n;
+		env.size = sp.size;
+		env.eightbit = msg_reader_eightbit(rd);
+		env.body = req.body;
+		env.dsn_notify = req.dsn_notify;
+		env.dsn_ret = req.dsn_return;
+		env.dsn_envid = req.dsn_envid;
+
+		session_conf_fill(&sc, &cf, acct, ehlo, sizeof ehlo, port, sizeof port);
+		o = session_run(&sc, &env, &sp, &d);
+	} else {
+		struct session_conf sc;
+		char port[16];
+
+		session_conf_fill(&sc, &cf, acct, ehlo, sizeof ehlo, port, sizeof port);
+		sc.serverinfo = true;
+		o = session_run(&sc, NULL, &sp, &d);
+	}
+out:
+	xfree_secret(secret);
+	free(from);
+	addr_list_free(&rcpts);
+	msg_reader_free(rd);
+	spool_free(&sp);
+	if (have_cf)
+		cfg_free(&cf);
+	cli_free(&req);
+	if (d.transcript != NULL)
+		fclose(d.transcript);
+	if (fflush(stdout) != 0 && o == OUTCOME_OK)
+		o = OUTCOME_IOERR;
+	return outcome_exit_code(o);
+}

@@ -1,0 +1,382 @@
+/* message.c: the header pass and the line discipline of the message; it
+ * never sees a socket or a file, only bytes and a sink. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common.h"
+#include "message.h"
+
+struct msg_reader {
+	struct msg_opts opts;
+	msg_sink_fn sink;
+	void *ctx;
+	bool cr_pending;          /* last byte was a CR whose line break is not out yet */
+	bool in_body;
+	bool ended;
+	unsigned lineno;          /* physical input line, for messages */
+	/* header phase */
+	char *line;               /* current header line, at most MSG_HEADER_LINE_MAX */
+	size_t linelen;
+	char *hdr;                /* kept and removed fields, canonical, CRLF */
+	size_t hdrlen;
+	bool seen_field;
+	/* body phase */
+	bool mid_line;            /* body: bytes of the current line went out */
+	bool held_dot;            /* body: a '.' at line start waits for its next byte */
+	size_t body_line;
+	size_t max_body_line;
+	bool eightbit;
+	/* results */
+	struct addr_list rcpts;
+	char *from;
+};
+
+struct msg_reader *msg_reader_new(const struct msg_opts *opts, msg_sink_fn sink, void *ctx)
+{
+	struct msg_reader *r = xcalloc(1, sizeof *r);
+
+	r->opts = *opts;
+	r->sink = sink;
+	r->ctx = ctx;
+	r->line = xmalloc(MSG_HEADER_LINE_MAX + 1);
+	r->hdr = xmalloc(MSG_HEADER_BLOCK_MAX);
+	r->lineno = 1;
+	return r;
+}
+
+void msg_reader_free(struct msg_reader *r)
+{
+	if (r == NULL)
+		return;
+	free(r->line);
+	free(r->hdr);
+	free(r->from);
+	addr_list_free(&r->rcpts);
+	free(r);
+}
+
+const struct addr_list *msg_reader_rcpts(const struct msg_reader *r)
+{
+	return &r->rcpts;
+}
+
+const char *msg_reader_from(const struct msg_reader *r)
+{
+	return r->from;
+}
+
+bool msg_reader_eightbit(const struct msg_reader *r)
+{
+	return r->eightbit;
+}
+
+size_t msg_reader_max_body_line(const struct msg_reader *r)
+{
+	return r->max_body_line;
+}
+
+static int msg_emit(struct msg_reader *r, const char *buf, size_t len, char *err, size_t errlen)
+{
+	size_t i;
+
+	for (i = 0; i < len && !r->eightbit; i++)
+		if ((unsigned char)buf[i] & 0x80)
+			r->eightbit = true;
+	return r->sink(r->ctx, buf, len, err, errlen);
+}
+
+/* Name of the field starting at F (LEN bytes, up to the colon), or 0 when
+ * the line is not a field: RFC 5322 3.6.8 ftext is %d33-57 / %d59-126; the
+ * obsolete syntax (4.5.8) allows white space before the colon. */
+static size_t msg_field_name_len(const char *f, size_t len)
+{
+	size_t i = 0, name;
+
+	while (i < len && f[i] > 32 && f[i] < 127 && f[i] != ':')
+		i++;
+	name = i;
+	while (i < len && (f[i] == ' ' || f[i] == '\t'))
+		i++;
+	if (name == 0 || i >= len || f[i] != ':')
+		return 0;
+	return name;
+}
+
+static bool msg_name_is(const char *f, size_t n, const char *name)
+{
+	return strlen(name) == n && strncasecmp(f, name, n) == 0;
+}
+
+/* Walk the header block: collect -t recipients and the From address,
+ * write every field that is kept to the sink. */
+static int msg_finish_headers(struct msg_reader *r, char *err, size_t errlen)
+{
+	const char *p = r->hdr, *end = r->hdr + r->hdrlen;
+	bool resent = false;
+	int pass, rc = 0;
+
+	/* RFC 5322 3.6.6: with Resent- fields present, -t uses the Resent-
+	 * recipients (sendmail and Postfix do the same). */
+	for (pass = 0; pass < 2; pass++) {
+		p = r->hdr;
+		while (p < end) {
+			const char *f = p, *q = p;
+			size_t name;
+
+			/* A field runs to the CRLF not followed by WSP. */
+			for (;;) {
+				const char *crlf = memchr(q, '\n', (size_t)(end - q));
+				q = crlf != NULL ? crlf + 1 : end;
+				if (q >= end || (*q != ' ' && *q != '\t'))
+					break;
+			}
+			p = q;
+			name = msg_field_name_len(f, (size_t)(q - f));
+			if (pass == 0) {
+				if (name > 7 && strncasecmp(f, "Resent-", 7) == 0)
+					resent = true;
+				continue;
+			}
+			{
+				const char *body = memchr(f, ':', (size_t)(q - f)) + 1;
+				size_t blen = (size_t)(q - body);
+				const char *pfx = resent ? "Resent-" : "";
+				bool is_bcc = msg_name_is(f, name, "Bcc") || msg_name_is(f, name, "Resent-Bcc");
+				char n1[16], n2[16], n3[16], nf[16];
+
+				snprintf(n1, sizeof n1, "%sTo", pfx);
+				snprintf(n2, sizeof n2, "%sCc", pfx);
+				snprintf(n3, sizeof n3, "%sBcc", pfx);
+				snprintf(nf, sizeof nf, "%sFrom", pfx);
+				if (r->opts.collect_rcpts &&
+				    (msg_name_is(f, name, n1) || msg_name_is(f, name, n2) ||
+				     msg_name_is(f, name, n3))) {
+					char aerr[KURIER_ERRLEN];
+					if (addr_list_parse(body, blen, &r->rcpts, aerr, sizeof aerr) != 0) {
+						snprintf(err, errlen, "%.*s header: %s", (int)name, f, aerr);
+						return -1;
+					}
+				}
+				if (r->from == NULL && msg_name_is(f, name, nf)) {
+					struct addr_list l = { 0 };
+					char aerr[KURIER_ERRLEN];
+					if (addr_list_parse(body, blen, &l, aerr, sizeof aerr) == 0 && l.n > 0)
+						r->from = xstrdup(l.v[0]);
+					addr_list_free(&l);
+				}
+				if (is_bcc && r->opts.remove_bcc)
+					continue;
+				if ((rc = msg_emit(r, f, (size_t)(q - f), err, errlen)) != 0)
+					return rc;
+			}
+		}
+	}
+	return 0;
+}
+
+static int msg_add_header_bytes(struct msg_reader *r, const char *s, size_t n, char *err, size_t errlen)
+{
+	if (r->hdrlen + n > MSG_HEADER_BLOCK_MAX) {
+		snprintf(err, errlen, "the header block is larger than %d bytes", MSG_HEADER_BLOCK_MAX);
+		return -1;
+	}
+	memcpy(r->hdr + r->hdrlen, s, n);
+	r->hdrlen += n;
+	return 0;
+}
+
+static int msg_body_bytes(struct msg_reader *r, const char *s, size_t n, char *err, size_t errlen);
+static int msg_body_break(struct msg_reader *r, char *err, size_t errlen);
+
+/* One complete header-phase line (without its line break). Returns 0, 1
+ * when the lone dot ended the message, -1 on error. */
+static int msg_header_line(struct msg_reader *r, char *err, size_t errlen)
+{
+	const char *l = r->line;
+	size_t n = r->linelen;
+	int rc;
+
+	r->linelen = 0;
+	if (!r->opts.ignore_dots && n == 1 && l[0] == '.') {
+		if ((rc = msg_finish_headers(r, err, errlen)) != 0)
+			return rc;
+		return 1;
+	}
+	/* A leading mbox "From " line is not part of the message. */
+	if (r->lineno == 1 && n >= 5 && memcmp(l, "From ", 5) == 0)
+		return 0;
+	if (n == 0) {
+		if ((rc = msg_finish_headers(r, err, errlen)) != 0)
+			return rc;
+		r->in_body = true;
+		return msg_emit(r, "\r\n", 2, err, errlen);
+	}
+	if (((l[0] == ' ' || l[0] == '\t') && r->seen_field) || msg_field_name_len(l, n) > 0) {
+		r->seen_field = true;
+		if ((rc = msg_add_header_bytes(r, l, n, err, errlen)) != 0)
+			return rc;
+		return msg_add_header_bytes(r, "\r\n", 2, err, errlen);
+	}
+	/* Not a header field: the header block ended without an empty line
+	 * and this line is the first of the body. */
+	if ((rc = msg_finish_headers(r, err, errlen)) != 0)
+		return rc;
+	r->in_body = true;
+	if ((rc = msg_body_bytes(r, l, n, err, errlen)) != 0)
+		return rc;
+	return msg_body_break(r, err, errlen);
+}
+
+static int msg_body_bytes(struct msg_reader *r, const char *s, size_t n, char *err, size_t errlen)
+{
+	int rc;
+
+	if (n == 0)
+		return 0;
+	if (r->held_dot) {
+		r->held_dot = false;
+		if ((rc = msg_emit(r, ".", 1, err, errlen)) != 0)
+			return rc;
+		r->mid_line = true;
+		r->body_line++;
+	} else if (!r->mid_line && !r->opts.ignore_dots && s[0] == '.') {
+		if (n == 1) {
+			r->held_dot = true;
+			return 0;
+		}
+	}
+	r->mid_line = true;
+	r->body_line += n;
+	return msg_emit(r, s, n, err, errlen);
+}
+
+/* Returns 1 when the line was the lone dot. */
+static int msg_body_break(struct msg_reader *r, char *err, size_t errlen)
+{
+	if (r->held_dot)
+		return 1;
+	if (r->body_line > r->max_body_line)
+		r->max_body_line = r->body_line;
+	r->body_line = 0;
+	r->mid_line = false;
+	return msg_emit(r, "\r\n", 2, err, errlen);
+}
+
+static int msg_content(struct msg_reader *r, const char *s, size_t n, char *err, size_t errlen)
+{
+	if (r->in_body)
+		return msg_body_bytes(r, s, n, err, errlen);
+	if (r->linelen + n > MSG_HEADER_LINE_MAX) {
+		snprintf(err, errlen, "header line %u is longer than %d octets", r->lineno,
+			 MSG_HEADER_LINE_MAX);
+		return -1;
+	}
+	memcpy(r->line + r->linelen, s, n);
+	r->linelen += n;
+	return 0;
+}
+
+static int msg_break(struct msg_reader *r, char *err, size_t errlen)
+{
+	int rc;
+
+	if (r->in_body)
+		rc = msg_body_break(r, err, errlen);
+	else
+		rc = msg_header_line(r, err, errlen);
+	r->lineno++;
+	return rc;
+}
+
+static enum msg_status msg_status_of(struct msg_reader *r, int rc)
+{
+	if (rc < 0)
+		return MSG_ERROR;
+	if (rc > 0) {
+		r->ended = true;
+		return MSG_END;
+	}
+	return MSG_OK;
+}
+
+enum msg_status msg_reader_feed(struct msg_reader *r, const char *buf, size_t len,
+				char *err, size_t errlen)
+{
+	size_t i = 0;
+	int rc = 0;
+
+	if (r->ended)
+		return MSG_END;
+	while (i < len && rc == 0) {
+		size_t j = i;
+		unsigned char c;
+
+		if (r->cr_pending && buf[i] != '\n') {
+			r->cr_pending = false;
+			if ((rc = msg_break(r, err, errlen)) != 0)
+				break;
+		}
+		while (j < len && buf[j] != '\r' && buf[j] != '\n')
+			j++;
+		if (j > i && (rc = msg_content(r, buf + i, j - i, err, errlen)) != 0)
+			break;
+		if (j == len)
+			break;
+		c = (unsigned char)buf[j];
+		i = j + 1;
+		if (c == '\r') {
+			/* Bare CR, or the first half of CRLF: decided by the next byte. */
+			r->cr_pending = true;
+		} else {
+			r->cr_pending = false;
+			rc = msg_break(r, err, errlen);
+		}
+	}
+	return msg_status_of(r, rc);
+}
+
+enum msg_status msg_reader_finish(struct msg_reader *r, char *err, size_t errlen)
+{
+	int rc = 0;
+
+	if (r->ended)
+		return MSG_END;
+	if (r->cr_pending) {
+		r->cr_pending = false;
+		rc = msg_break(r, err, errlen);
+	}
+	if (rc == 0 && !r->in_body && r->linelen > 0)
+		rc = msg_break(r, err, errlen);
+	if (rc == 0 && !r->in_body)
+		rc = msg_finish_headers(r, err, errlen);
+	else if (rc == 0 && r->held_dot)
+		rc = 1; /* a final "." without a line break is the lone dot too */
+	else if (rc == 0 && r->mid_line)
+		rc = msg_body_break(r, err, errlen);
+	if (rc > 0)
+		rc = 0;
+	r->ended = true;
+	return rc < 0 ? MSG_ERROR : MSG_OK;
+}
+
+size_t msg_stuff(struct msg_stuffer *s, const char *in, size_t inlen, char *out)
+{
+	size_t i = 0, o = 0;
+
+	while (i < inlen) {
+		const char *nl;
+		size_t n;
+
+		if (!s->mid_line && in[i] == '.')
+			out[o++] = '.';
+		nl = memchr(in + i, '\n', inlen - i);
+		n = nl != NULL ? (size_t)(nl - (in + i)) + 1 : inlen - i;
+		memcpy(out + o, in + i, n);
+		o += n;
+		i += n;
+		s->mid_line = nl == NULL;
+	}
+	return o;
+}

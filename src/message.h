@@ -1,0 +1,55 @@
+/* message.h: the message as it goes from standard input to the wire. The
+ * reader normalises line endings, applies the lone-dot rule, removes Bcc
+ * headers and collects -t recipients; the stuffer dot-stuffs canonical
+ * text for DATA. Pure: bytes in, bytes out through a sink. */
+#ifndef KURIER_MESSAGE_H
+#define KURIER_MESSAGE_H
+
+#include "common.h"
+#include "address.h"
+
+#define MSG_HEADER_LINE_MAX 998      /* RFC 5322 2.1.1, octets without CRLF */
+#define MSG_HEADER_BLOCK_MAX 1048576 /* the whole header block */
+
+/* Receives canonical bytes (CRLF line ends). Returns 0, or -1 with ERR. */
+typedef int (*msg_sink_fn)(void *ctx, const char *buf, size_t len, char *err, size_t errlen);
+
+struct msg_opts {
+	bool ignore_dots;    /* -i / -oi: a lone "." line is ordinary text */
+	bool collect_rcpts;  /* -t: gather recipients from the headers */
+	bool remove_bcc;     /* drop Bcc and Resent-Bcc header fields */
+};
+
+enum msg_status { MSG_OK, MSG_END, MSG_ERROR };
+
+struct msg_reader;
+
+struct msg_reader *msg_reader_new(const struct msg_opts *opts, msg_sink_fn sink, void *ctx);
+void msg_reader_free(struct msg_reader *r);
+
+/* Feed LEN raw input bytes. MSG_END means the lone-dot line was seen: the
+ * message is complete and the rest of the input is to be ignored.
+ * MSG_ERROR: ERR says what (bad header, sink failure). */
+enum msg_status msg_reader_feed(struct msg_reader *r, const char *buf, size_t len,
+				char *err, size_t errlen);
+/* End of input: flush, adding a final CRLF when the input lacked one. */
+enum msg_status msg_reader_finish(struct msg_reader *r, char *err, size_t errlen);
+
+/* After finish: -t recipients (To, Cc, Bcc, or the Resent- ones when the
+ * message has Resent- fields), the first From (or Resent-From) address or
+ * NULL, and whether the canonical text has octets >= 0x80. */
+const struct addr_list *msg_reader_rcpts(const struct msg_reader *r);
+const char *msg_reader_from(const struct msg_reader *r);
+bool msg_reader_eightbit(const struct msg_reader *r);
+size_t msg_reader_max_body_line(const struct msg_reader *r);
+
+struct msg_stuffer {
+	bool mid_line; /* false at the start of a line */
+};
+
+/* Copy IN (canonical text) to OUT, doubling a '.' that starts a line
+ * (RFC 5321 4.5.2). OUT must have room for 2 * INLEN bytes. Returns the
+ * bytes written. */
+size_t msg_stuff(struct msg_stuffer *s, const char *in, size_t inlen, char *out);
+
+#endif

@@ -1,0 +1,340 @@
+/* session.c: the only module that knows all the others: it moves bytes
+ * between the engine, the transport and the spool under deadlines. It
+ * holds no protocol logic of its own. */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common.h"
+#include "message.h"
+#include "session.h"
+#include "transport.h"
+
+#define SESSION_IO_BLOCK 65536
+#define SESSION_CONNECT_TIMEOUT 60
+
+struct session {
+	const struct session_conf *conf;
+	const struct diag *diag;
+	const struct smtp_envelope *env;
+	struct smtp *smtp;
+	struct transport tr;
+	char *in;                /* read buffer */
+	char *blk;               /* body block: stuffed message plus the end of data */
+	char *raw;               /* spool read buffer */
+};
+
+static long session_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static long session_deadline(const struct session *s)
+{
+	int t = s->conf->timeout_s > 0 ? s->conf->timeout_s : smtp_wait_timeout(s->smtp);
+	return session_now_ms() + t * 1000L;
+}
+
+static void session_timeout(struct session *s)
+{
+	char t[200];
+	snprintf(t, sizeof t, "timed out after %d seconds waiting for the server (%s)",
+		 s->conf->timeout_s > 0 ? s->conf->timeout_s : smtp_wait_timeout(s->smtp),
+		 smtp_step_name(s->smtp));
+	smtp_fail(s->smtp, OUTCOME_TEMPFAIL, t, false);
+}
+
+/* Read what the server sent and feed it to the engine. Returns -1 when the
+ * engine has been told of an EOF or error. */
+static int session_read_some(struct session *s)
+{
+	ssize_t n = transport_read(&s->tr, s->in, SESSION_IO_BLOCK);
+
+	if (n == TR_AGAIN)
+		return 0;
+	if (n == 0) {
+		diag_trace_note(s->diag, "connection closed by the server");
+		smtp_eof(s->smtp);
+		return -1;
+	}
+	if (n < 0) {
+		smtp_fail(s->smtp, s->tr.fail, s->tr.err, false);
+		return -1;
+	}
+	diag_trace(s->diag, 'S', s->in, (size_t)n);
+	smtp_feed(s->smtp, s->in, (size_t)n);
+	return 0;
+}
+
+/* Wait until the transport is ready for WANT (and, when READ_TOO, also
+ * take in server bytes meanwhile). Returns 1 ready, 0 try again, -1 the
+ * engine has ended (timeout, EOF, error). */
+static int session_wait(struct session *s, short want, bool read_too, long deadline)
+{
+	struct pollfd pfd;
+	long left = deadline - session_now_ms();
+	int r;
+
+	if (want == POLLIN && transport_pending(&s->tr))
+		return 1;
+	if (left <= 0) {
+		session_timeout(s);
+		return -1;
+	}
+	pfd.fd = s->tr.fd;
+	pfd.events = transport_events(&s->tr, want);
+	if (read_too)
+		pfd.events |= POLLIN;
+	pfd.revents = 0;
+	r = poll(&pfd, 1, (int)(left > 1000000 ? 1000000 : left));
+	if (r < 0 && errno == EINTR)
+		return 0;
+	if (r < 0) {
+		char t[200];
+		snprintf(t, sizeof t, "poll: %s", strerror(errno));
+		smtp_fail(s->smtp, OUTCOME_OSERR, t, false);
+		return -1;
+	}
+	if (r == 0)
+		return 0;
+	if (read_too && want != POLLIN && (pfd.revents & (POLLIN | POLLHUP | POLLERR))) {
+		/* RFC 2920 3.1: read replies while a long group is still being
+		 * written, or both sides block on full buffers. */
+		if (session_read_some(s) != 0)
+			return -1;
+	}
+	return (pfd.revents & (want | POLLHUP | POLLERR)) ? 1 : 0;
+}
+
+/* Write LEN bytes of BUF completely before DEADLINE. READ_TOO: also take
+ * replies in while writing (pipelined groups). */
+static int session_write_all(struct session *s, const char *buf, size_t len, bool read_too)
+{
+	long deadline = session_deadline(s);
+	size_t off = 0;
+
+	while (off < len) {
+		ssize_t n = transport_write(&s->tr, buf + off, len - off);
+		int r;
+
+		if (n > 0) {
+			off += (size_t)n;
+			continue;
+		}
+		if (n != TR_AGAIN) {
+			smtp_fail(s->smtp, s->tr.fail, s->tr.err, false);
+			return -1;
+		}
+		while ((r = session_wait(s, POLLOUT, read_too, deadline)) == 0)
+			;
+		/* A reply taken in meanwhile may have ended the session. */
+		if (r < 0 || smtp_next(s->smtp) == SMTP_ABORT)
+			return -1;
+	}
+	return 0;
+}
+
+static void session_do_write(struct session *s)
+{
+	const char *buf, *log;
+	size_t len, loglen;
+
+	smtp_output(s->smtp, &buf, &len);
+	smtp_output_log(s->smtp, &log, &loglen);
+	diag_trace(s->diag, 'C', log, loglen);
+	if (session_write_all(s, buf, len, true) == 0)
+		smtp_output_sent(s->smtp);
+}
+
+static void session_do_read(struct session *s)
+{
+	long deadline = session_deadline(s);
+	int r;
+
+	while ((r = session_wait(s, POLLIN, false, deadline)) == 0)
+		;
+	if (r > 0)
+		session_read_some(s);
+}
+
+/* Stream the spool through the dot-stuffer in blocks; the last block
+ * carries the end of data (and QUIT) in the same write. */
+static void session_send_body(struct session *s, struct spool *msg)
+{
+	struct msg_stuffer st = { false };
+	char err[KURIER_ERRLEN];
+	uint64_t total = 0;
+	size_t have = 0;
+
+	spool_rewind(msg);
+	for (;;) {
+		ssize_t n = spool_read(msg, s->raw, SESSION_IO_BLOCK / 2, err, sizeof err);
+		if (n < 0) {
+			smtp_fail(s->smtp, OUTCOME_IOERR, err, false);
+			return;
+		}
+		if (n == 0)
+			break;
+		total += (uint64_t)n;
+		have += msg_stuff(&st, s->raw, (size_t)n, s->blk + have);
+		if (have >= SESSION_IO_BLOCK / 2) {
+			if (session_write_all(s, s->blk, have, false) != 0)
+				return;
+			have = 0;
+		}
+	}
+	diag_trace_note(s->diag, "message body: %llu bytes", (unsigned long long)total);
+	smtp_body_done(s->smtp);
+	{
+		const char *buf, *log;
+		size_t len, loglen;
+
+		smtp_output(s->smtp, &buf, &len);
+		smtp_output_log(s->smtp, &log, &loglen);
+		memcpy(s->blk + have, buf, len);
+		diag_trace(s->diag, 'C', log, loglen);
+		if (session_write_all(s, s->blk, have + len, false) == 0)
+			smtp_output_sent(s->smtp);
+	}
+}
+
+static const char *session_hint(const struct smtp_result *r)
+{
+	switch (r->outcome) {
+	case OUTCOME_TEMPFAIL:
+		return "try again later";
+	case OUTCOME_NOUSER:
+		return "check the recipient address";
+	case OUTCOME_PROTOCOL:
+		return "the server is not speaking SMTP correctly; check host and port";
+	case OUTCOME_DATAERR:
+		return "the message was not sent";
+	default:
+		break;
+	}
+	if (r->step == STEP_MAIL)
+		return "the server refuses the sender; check the envelope sender (-f or from)";
+	return "the message was not sent";
+}
+
+static void session_report(const struct session *s, const struct smtp_result *r)
+{
+	const char *host = s->conf->host;
+	size_t i;
+
+	for (i = 0; i < r->nrejects; i++) {
+		const struct smtp_reject *j = &r->rejects[i];
+		diag_error("%s: RCPT TO:<%s>: %d%s%s %s; %s", host,
+			   s->env != NULL && j->rcpt < s->env->nrcpt ? s->env->rcpt[j->rcpt] : "?",
+			   j->code, j->enh[0] ? " " : "", j->enh, j->text,
+			   j->code >= 500 ? "check the recipient address" : "try again later");
+	}
+	if (r->nrejects > 0) {
+		diag_error("%s: message not sent: %zu of %zu recipients rejected", host, r->nrejects,
+			   s->env != NULL ? s->env->nrcpt : 0);
+		return;
+	}
+	if (r->code != 0)
+		diag_error("%s: %s: %d%s%s %s; %s", host, r->command != NULL ? r->command : "?", r->code,
+			   r->enh[0] ? " " : "", r->enh, r->text, session_hint(r));
+	else if (r->command != NULL)
+		diag_error("%s: %s: %s; %s", host, r->command, r->text, session_hint(r));
+	else
+		diag_error("%s: %s; %s", host, r->text, session_hint(r));
+}
+
+static void session_print_serverinfo(const struct session *s)
+{
+	const struct caps *c = smtp_caps(s->smtp);
+
+	printf("SMTP server at %s, port %s:\n", s->conf->host, s->conf->port);
+	printf("    %s\n", smtp_greeting(s->smtp));
+	printf("Capabilities:\n");
+	{
+		const char *t = smtp_ehlo_text(s->smtp), *nl = strchr(t, '\n');
+		/* The first EHLO line is the server's name, not a capability. */
+		while (nl != NULL) {
+			const char *line = nl + 1;
+			nl = strchr(line, '\n');
+			printf("    %.*s\n", (int)(nl != NULL ? (size_t)(nl - line) : strlen(line)), line);
+		}
+	}
+	if (c->flags & CAP_SIZE) {
+		if (c->size_max > 0)
+			printf("Maximum message size: %llu bytes\n", (unsigned long long)c->size_max);
+		else
+			printf("Maximum message size: not announced\n");
+	}
+}
+
+enum outcome session_run(const struct session_conf *c, const struct smtp_envelope *env,
+			 struct spool *msg, const struct diag *d)
+{
+	struct smtp_params p = { c->ehlo_name, false, c->serverinfo };
+	struct session s = { c, d, env, NULL, { 0 }, NULL, NULL, NULL };
+	enum outcome fail = OUTCOME_OK, o;
+	char err[KURIER_ERRLEN];
+	int cto = (c->timeout_s > 0 ? c->timeout_s : SESSION_CONNECT_TIMEOUT) * 1000;
+	bool running = true;
+
+	diag_note(d, 1, "connecting to %s port %s", c->host, c->port);
+	if (net_connect(c->host, c->port, cto, &s.tr, &fail, err, sizeof err) != 0) {
+		diag_error("%s; %s", err, fail == OUTCOME_TEMPFAIL ? "try again later, or check host and port"
+						   : "check the host setting");
+		return fail;
+	}
+	diag_trace_note(d, "connected to %s port %s", c->host, c->port);
+	s.smtp = smtp_new(&p);
+	s.in = xmalloc(SESSION_IO_BLOCK);
+	s.blk = xmalloc(SESSION_IO_BLOCK * 2 + 64);
+	s.raw = xmalloc(SESSION_IO_BLOCK / 2);
+	while (running) {
+		switch (smtp_next(s.smtp)) {
+		case SMTP_WRITE:
+			session_do_write(&s);
+			break;
+		case SMTP_READ:
+			session_do_read(&s);
+			break;
+		case SMTP_NEED_ENVELOPE:
+			if (env == NULL)
+				smtp_fail(s.smtp, OUTCOME_SOFTWARE, "no envelope", true);
+			else
+				smtp_begin(s.smtp, env);
+			break;
+		case SMTP_START_TLS:
+			/* The TLS transport plugs in here (issue 3). */
+			smtp_fail(s.smtp, OUTCOME_UNAVAILABLE, "TLS is not available in this build", false);
+			break;
+		case SMTP_SEND_BODY:
+			session_send_body(&s, msg);
+			break;
+		case SMTP_DONE:
+		case SMTP_ABORT:
+			running = false;
+			break;
+		}
+	}
+	o = smtp_result(s.smtp)->outcome;
+	if (o != OUTCOME_OK)
+		session_report(&s, smtp_result(s.smtp));
+	else if (c->serverinfo)
+		session_print_serverinfo(&s);
+	else
+		diag_note(d, 1, "%s: message accepted: %s", c->host,
+			  smtp_result(s.smtp)->final_reply ? smtp_result(s.smtp)->final_reply : "");
+	if (o == OUTCOME_OK && smtp_result(s.smtp)->dsn_dropped)
+		diag_warn("%s: the server does not offer DSN; delivery status notification options were dropped",
+			  c->host);
+	transport_close(&s.tr);
+	smtp_free(s.smtp);
+	free(s.in);
+	free(s.blk);
+	free(s.raw);
+	return o;
+}

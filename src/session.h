@@ -1,0 +1,29 @@
+/* session.h: the driver. Runs the SMTP engine over a transport with
+ * deadlines, streams the spooled message, writes the transcript and turns
+ * the engine's result into messages and one outcome. */
+#ifndef KURIER_SESSION_H
+#define KURIER_SESSION_H
+
+#include "common.h"
+#include "diag.h"
+#include "outcome.h"
+#include "smtp.h"
+#include "spool.h"
+
+struct session_conf {
+	const char *account;      /* account name, for messages */
+	const char *config_path;  /* the file it came from, for hints */
+	const char *host;
+	const char *port;         /* service name or number */
+	const char *ehlo_name;    /* EHLO argument */
+	int timeout_s;            /* 0: the RFC 5321 timeouts per step */
+	bool serverinfo;          /* --serverinfo: print greeting and capabilities */
+};
+
+/* Submit the spooled message with envelope ENV (NULL for serverinfo).
+ * Prints every failure as "kurier: HOST: COMMAND: REPLY; hint" and
+ * returns the outcome. */
+enum outcome session_run(const struct session_conf *c, const struct smtp_envelope *env,
+			 struct spool *msg, const struct diag *d);
+
+#endif

@@ -1,0 +1,821 @@
+/* smtp.c: the client state machine. Replies in, commands out; one function
+ * changes the phase; every sent command has a pending entry that its reply
+ * is judged against. It must never touch a socket. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "smtp.h"
+
+enum smtp_phase {
+	PH_GREETING,
+	PH_EHLO,
+	PH_STARTTLS,
+	PH_TLS,
+	PH_READY,
+	PH_TRANSACTION,
+	PH_BODY,
+	PH_EOD,
+	PH_CANCEL,
+	PH_DONE,
+	PH_ABORT,
+	PH_COUNT
+};
+
+static const char *const smtp_phase_names[] = {
+	"greeting", "EHLO", "STARTTLS", "TLS handshake", "ready", "MAIL/RCPT/DATA",
+	"message body", "end of data", "QUIT", "done", "abort",
+};
+_Static_assert(sizeof smtp_phase_names / sizeof smtp_phase_names[0] == PH_COUNT,
+	       "one name per phase");
+
+enum smtp_cmd {
+	CMD_GREETING, CMD_EHLO, CMD_HELO, CMD_STARTTLS, CMD_MAIL, CMD_RCPT,
+	CMD_DATA, CMD_EOD, CMD_RSET, CMD_QUIT,
+};
+
+struct smtp_pending {
+	enum smtp_cmd cmd;
+	size_t arg;          /* recipient index for CMD_RCPT */
+};
+
+struct smtp_buf {
+	char *p;
+	size_t len, cap;
+};
+
+struct smtp {
+	enum smtp_phase phase;
+	char *ehlo_name;
+	bool want_starttls;
+	bool serverinfo;
+	bool tls_active;
+	bool pipelining;               /* PIPELINING offered and used */
+	struct reply_parser parser;
+	struct caps caps;
+	char *greeting;
+	char *ehlo_text;
+	/* commands sent and not answered yet, oldest first */
+	struct smtp_pending *pend;
+	size_t pend_head, pend_len, pend_cap;
+	size_t handed;                 /* pending commands handed to the driver */
+	struct smtp_buf out, log;
+	/* the transaction */
+	char *from;
+	char **rcpt;
+	size_t nrcpt;
+	size_t next_rcpt;               /* lock-step: next RCPT to send */
+	size_t rcpt_ok;
+	bool mail_ok;
+	bool mail_sent;
+	bool failed;                    /* something in this transaction failed */
+	char *mail_params;
+	char **rcpt_params;
+	struct smtp_result res;
+};
+
+/* ---- small helpers ----------------------------------------------------- */
+
+static void buf_add(struct smtp_buf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		b->cap = (b->len + n + 1) * 2;
+		b->p = xrealloc(b->p, b->cap);
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static char *smtp_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *smtp_strf(const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+	char *p;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	p = xmalloc((size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(p, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return p;
+}
+
+static char *smtp_first_line(const char *t)
+{
+	const char *nl = strchr(t, '\n');
+	return xstrndup(t, nl != NULL ? (size_t)(nl - t) : strlen(t));
+}
+
+/* Queue one command line (LINE without CRLF) and its pending entry. */
+static void smtp_send(struct smtp *s, enum smtp_cmd cmd, size_t arg, const char *line)
+{
+	if (s->pend_head + s->pend_len == s->pend_cap) {
+		if (s->pend_head > 0) {
+			memmove(s->pend, s->pend + s->pend_head, s->pend_len * sizeof *s->pend);
+			s->pend_head = 0;
+		} else {
+			s->pend_cap = s->pend_cap ? s->pend_cap * 2 : 16;
+			s->pend = xrealloc(s->pend, s->pend_cap * sizeof *s->pend);
+		}
+	}
+	s->pend[s->pend_head + s->pend_len].cmd = cmd;
+	s->pend[s->pend_head + s->pend_len].arg = arg;
+	s->pend_len++;
+	if (cmd == CMD_EOD) {
+		buf_add(&s->out, ".\r\n", 3);
+		buf_add(&s->log, ".\r\n", 3);
+		return;
+	}
+	buf_add(&s->out, line, strlen(line));
+	buf_add(&s->out, "\r\n", 2);
+	buf_add(&s->log, line, strlen(line));
+	buf_add(&s->log, "\r\n", 2);
+}
+
+/* The one function that changes the phase. */
+static void smtp_set_phase(struct smtp *s, enum smtp_phase ph)
+{
+	s->phase = ph;
+}
+
+static enum outcome_step smtp_cmd_step(enum smtp_cmd c)
+{
+	switch (c) {
+	case CMD_GREETING: return STEP_GREETING;
+	case CMD_EHLO:
+	case CMD_HELO: return STEP_EHLO;
+	case CMD_STARTTLS: return STEP_STARTTLS;
+	case CMD_MAIL: return STEP_MAIL;
+	case CMD_RCPT: return STEP_RCPT;
+	case CMD_DATA: return STEP_DATA;
+	case CMD_EOD: return STEP_EOD;
+	default: return STEP_OTHER;
+	}
+}
+
+/* The text of command C as it was sent, for messages. */
+static char *smtp_cmd_text(const struct smtp *s, enum smtp_cmd c, size_t arg)
+{
+	switch (c) {
+	case CMD_GREETING: return xstrdup("connection greeting");
+	case CMD_EHLO: return smtp_strf("EHLO %s", s->ehlo_name);
+	case CMD_HELO: return smtp_strf("HELO %s", s->ehlo_name);
+	case CMD_STARTTLS: return xstrdup("STARTTLS");
+	case CMD_MAIL: return smtp_strf("MAIL FROM:<%s>", s->from ? s->from : "");
+	case CMD_RCPT: return smtp_strf("RCPT TO:<%s>", arg < s->nrcpt ? s->rcpt[arg] : "");
+	case CMD_DATA: return xstrdup("DATA");
+	case CMD_EOD: return xstrdup("end of data");
+	case CMD_RSET: return xstrdup("RSET");
+	case CMD_QUIT: return xstrdup("QUIT");
+	}
+	return xstrdup("?");
+}
+
+/* Record the first failure of the run; later ones only make it worse. */
+static void smtp_record(struct smtp *s, enum outcome o, enum outcome_step step, char *command,
+			const struct reply *r, const char *text)
+{
+	if (s->res.outcome != OUTCOME_OK && outcome_worse(s->res.outcome, o) == s->res.outcome) {
+		free(command);
+		return;
+	}
+	free(s->res.command);
+	free(s->res.text);
+	s->res.outcome = o;
+	s->res.step = step;
+	s->res.command = command;
+	s->res.code = r != NULL ? r->code : 0;
+	s->res.enh[0] = '\0';
+	if (r != NULL)
+		memcpy(s->res.enh, r->enh, sizeof s->res.enh);
+	s->res.text = r != NULL ? smtp_first_line(r->text) : xstrdup(text != NULL ? text : "");
+}
+
+static void smtp_abort(struct smtp *s, enum outcome o, enum outcome_step step, const char *text)
+{
+	smtp_record(s, o, step, NULL, NULL, text);
+	smtp_set_phase(s, PH_ABORT);
+}
+
+/* Polite end: RSET if a transaction is open, then QUIT; in one group only
+ * when the server pipelines, else QUIT follows the RSET reply. */
+static void smtp_cancel(struct smtp *s)
+{
+	smtp_set_phase(s, PH_CANCEL);
+	if (s->mail_sent) {
+		smtp_send(s, CMD_RSET, 0, "RSET");
+		if (!s->pipelining)
+			return;
+	}
+	smtp_send(s, CMD_QUIT, 0, "QUIT");
+}
+
+static void smtp_send_ehlo(struct smtp *s)
+{
+	char *l = smtp_strf("EHLO %s", s->ehlo_name);
+	smtp_send(s, CMD_EHLO, 0, l);
+	free(l);
+	smtp_set_phase(s, PH_EHLO);
+}
+
+/* ---- transaction ------------------------------------------------------- */
+
+static void smtp_send_rcpt(struct smtp *s, size_t i)
+{
+	char *l = smtp_strf("RCPT TO:<%s>%s", s->rcpt[i], s->rcpt_params[i]);
+	smtp_send(s, CMD_RCPT, i, l);
+	free(l);
+}
+
+static void smtp_send_data_or_cancel(struct smtp *s)
+{
+	if (!s->failed && s->rcpt_ok == s->nrcpt)
+		smtp_send(s, CMD_DATA, 0, "DATA");
+	else
+		smtp_cancel(s);
+}
+
+char *smtp_xtext(const char *str)
+{
+	struct smtp_buf b = { 0 };
+	const unsigned char *p;
+
+	buf_add(&b, "", 0);
+	for (p = (const unsigned char *)str; *p != '\0'; p++) {
+		if (*p >= '!' && *p <= '~' && *p != '+' && *p != '=') {
+			buf_add(&b, (const char *)p, 1);
+		} else {
+			char hex[4];
+			snprintf(hex, sizeof hex, "+%02X", *p);
+			buf_add(&b, hex, 3);
+		}
+	}
+	return b.p;
+}
+
+static bool smtp_is_ascii(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s & 0x80)
+			return false;
+	return true;
+}
+
+void smtp_begin(struct smtp *s, const struct smtp_envelope *env)
+{
+	struct smtp_buf mp = { 0 };
+	bool want_dsn = env->dsn_notify != NULL || env->dsn_ret != NULL || env->dsn_envid != NULL;
+	size_t i;
+	char *l;
+
+	if (s->phase != PH_READY)
+		return;
+	s->from = xstrdup(env->from);
+	s->nrcpt = env->nrcpt;
+	s->rcpt = xcalloc(env->nrcpt, sizeof *s->rcpt);
+	s->rcpt_params = xcalloc(env->nrcpt, sizeof *s->rcpt_params);
+	for (i = 0; i < env->nrcpt; i++)
+		s->rcpt[i] = xstrdup(env->rcpt[i]);
+	if (env->nrcpt == 0) {
+		smtp_record(s, OUTCOME_DATAERR, STEP_MAIL, NULL, NULL, "no recipients");
+		smtp_cancel(s);
+		return;
+	}
+
+	/* RFC 1870 section 6: do not send what the server said it cannot take. */
+	if ((s->caps.flags & CAP_SIZE) && s->caps.size_max > 0 && env->size > s->caps.size_max) {
+		char t[160];
+		snprintf(t, sizeof t, "the message is %llu bytes but the server accepts at most %llu",
+			 (unsigned long long)env->size, (unsigned long long)s->caps.size_max);
+		smtp_record(s, OUTCOME_DATAERR, STEP_MAIL, NULL, NULL, t);
+		smtp_cancel(s);
+		return;
+	}
+	/* RFC 6152: 8-bit data only to a server that offers 8BITMIME. */
+	if (env->eightbit && !(s->caps.flags & CAP_8BITMIME)) {
+		smtp_record(s, OUTCOME_DATAERR, STEP_MAIL, NULL, NULL,
+			    "the message contains 8-bit octets but the server does not offer 8BITMIME");
+		smtp_cancel(s);
+		return;
+	}
+	if (env->eightbit && env->body == SMTP_BODY_7BIT) {
+		smtp_record(s, OUTCOME_DATAERR, STEP_MAIL, NULL, NULL,
+			    "-B7BIT was given but the message contains 8-bit octets");
+		smtp_cancel(s);
+		return;
+	}
+	if (env->smtputf8 && !(s->caps.flags & CAP_SMTPUTF8)) {
+		smtp_record(s, OUTCOME_DATAERR, STEP_MAIL, NULL, NULL,
+			    "the message needs SMTPUTF8 (non-ASCII addresses) but the server does not offer it");
+		smtp_cancel(s);
+		return;
+	}
+
+	buf_add(&mp, "", 0);
+	if (s->caps.flags & CAP_SIZE) {
+		char t[40];
+		snprintf(t, sizeof t, " SIZE=%llu", (unsigned long long)env->size);
+		buf_add(&mp, t, strlen(t));
+	}
+	if ((s->caps.flags & CAP_8BITMIME) &&
+	    (env->body == SMTP_BODY_8BITMIME || (env->body == SMTP_BODY_AUTO && env->eightbit)))
+		buf_add(&mp, " BODY=8BITMIME", 14);
+	else if ((s->caps.flags & CAP_8BITMIME) && env->body == SMTP_BODY_7BIT)
+		buf_add(&mp, " BODY=7BIT", 10);
+	if (env->smtputf8)
+		buf_add(&mp, " SMTPUTF8", 9);
+	if (want_dsn && !(s->caps.flags & CAP_DSN))
+		s->res.dsn_dropped = true;
+	if (want_dsn && (s->caps.flags & CAP_DSN)) {
+		if (env->dsn_ret != NULL) {
+			buf_add(&mp, " RET=", 5);
+			buf_add(&mp, env->dsn_ret, strlen(env->dsn_ret));
+		}
+		if (env->dsn_envid != NULL) {
+			char *x = smtp_xtext(env->dsn_envid);
+			buf_add(&mp, " ENVID=", 7);
+			buf_add(&mp, x, strlen(x));
+			free(x);
+		}
+	}
+	s->mail_params = mp.p;
+	for (i = 0; i < s->nrcpt; i++) {
+		if ((s->caps.flags & CAP_DSN) && env->dsn_notify != NULL) {
+			char *x = smtp_xtext(s->rcpt[i]);
+			/* RFC 3461 4.2: ORCPT carries the address as the client got it. */
+			if (smtp_is_ascii(s->rcpt[i]))
+				s->rcpt_params[i] = smtp_strf(" NOTIFY=%s ORCPT=rfc822;%s", env->dsn_notify, x);
+			else
+				s->rcpt_params[i] = smtp_strf(" NOTIFY=%s", env->dsn_notify);
+			free(x);
+		} else {
+			s->rcpt_params[i] = xstrdup("");
+		}
+	}
+
+	l = smtp_strf("MAIL FROM:<%s>%s", s->from, s->mail_params);
+	smtp_send(s, CMD_MAIL, 0, l);
+	free(l);
+	s->mail_sent = true;
+	smtp_set_phase(s, PH_TRANSACTION);
+	/* RFC 2920 3.1: MAIL, RCPT and DATA may go in one group; the DATA
+	 * reply tells whether any recipient was accepted. */
+	if (s->pipelining) {
+		for (i = 0; i < s->nrcpt; i++)
+			smtp_send_rcpt(s, i);
+		smtp_send(s, CMD_DATA, 0, "DATA");
+		s->next_rcpt = s->nrcpt;
+	}
+}
+
+/* ---- reply handlers, one per command ----------------------------------- */
+
+static bool smtp_ok(const struct reply *r)
+{
+	return r->code >= 200 && r->code < 300;
+}
+
+static void smtp_fail_reply(struct smtp *s, enum smtp_cmd c, size_t arg, const struct reply *r)
+{
+	smtp_record(s, outcome_from_reply(smtp_cmd_step(c), r->code, r->enh), smtp_cmd_step(c),
+		    smtp_cmd_text(s, c, arg), r, NULL);
+}
+
+static void on_greeting(struct smtp *s, const struct reply *r)
+{
+	free(s->greeting);
+	s->greeting = xstrdup(r->text);
+	if (r->code == 220) {
+		smtp_send_ehlo(s);
+		return;
+	}
+	smtp_fail_reply(s, CMD_GREETING, 0, r);
+	/* RFC 5321 3.1: after a 554 greeting the client should QUIT; a 421
+	 * server closes by itself. */
+	if (r->code == 421)
+		smtp_set_phase(s, PH_ABORT);
+	else
+		smtp_cancel(s);
+}
+
+static void smtp_after_ehlo(struct smtp *s)
+{
+	if (s->want_starttls && !s->tls_active) {
+		if (!(s->caps.flags & CAP_STARTTLS)) {
+			smtp_record(s, OUTCOME_UNAVAILABLE, STEP_STARTTLS, xstrdup("EHLO"), NULL,
+				    "the server does not offer STARTTLS");
+			smtp_cancel(s);
+			return;
+		}
+		smtp_send(s, CMD_STARTTLS, 0, "STARTTLS");
+		smtp_set_phase(s, PH_STARTTLS);
+		return;
+	}
+	if (s->serverinfo) {
+		smtp_send(s, CMD_QUIT, 0, "QUIT");
+		smtp_set_phase(s, PH_CANCEL);
+		return;
+	}
+	s->pipelining = (s->caps.flags & CAP_PIPELINING) != 0;
+	smtp_set_phase(s, PH_READY);
+}
+
+static void on_ehlo(struct smtp *s, enum smtp_cmd c, const struct reply *r)
+{
+	if (smtp_ok(r)) {
+		free(s->ehlo_text);
+		s->ehlo_text = xstrdup(r->text);
+		if (c == CMD_EHLO)
+			reply_parse_caps(r, &s->caps);
+		else
+			memset(&s->caps, 0, sizeof s->caps);
+		smtp_after_ehlo(s);
+		return;
+	}
+	/* RFC 5321 4.1.4: a server that does not know EHLO answers 500 or 502;
+	 * then HELO, without extensions. */
+	if (c == CMD_EHLO && (r->code == 500 || r->code == 502) && !s->want_starttls) {
+		char *l = smtp_strf("HELO %s", s->ehlo_name);
+		smtp_send(s, CMD_HELO, 0, l);
+		free(l);
+		return;
+	}
+	smtp_fail_reply(s, c, 0, r);
+	smtp_cancel(s);
+}
+
+static void on_starttls(struct smtp *s, const struct reply *r)
+{
+	if (r->code == 220) {
+		smtp_set_phase(s, PH_TLS);
+		return;
+	}
+	smtp_fail_reply(s, CMD_STARTTLS, 0, r);
+	smtp_cancel(s);
+}
+
+static void on_mail(struct smtp *s, const struct reply *r)
+{
+	if (smtp_ok(r)) {
+		s->mail_ok = true;
+		if (!s->pipelining) {
+			s->next_rcpt = 1;
+			smtp_send_rcpt(s, 0);
+		}
+		return;
+	}
+	smtp_fail_reply(s, CMD_MAIL, 0, r);
+	s->failed = true;
+	if (!s->pipelining)
+		smtp_cancel(s);
+}
+
+static void on_rcpt(struct smtp *s, size_t idx, const struct reply *r)
+{
+	if (smtp_ok(r) && s->mail_ok) {
+		s->rcpt_ok++;
+	} else if (s->mail_ok) {
+		struct smtp_reject *j;
+		s->res.rejects = xrealloc(s->res.rejects, (s->res.nrejects + 1) * sizeof *s->res.rejects);
+		j = &s->res.rejects[s->res.nrejects++];
+		j->rcpt = idx;
+		j->code = r->code;
+		memcpy(j->enh, r->enh, sizeof j->enh);
+		j->text = smtp_first_line(r->text);
+		smtp_fail_reply(s, CMD_RCPT, idx, r);
+		s->failed = true;
+	}
+	if (!s->pipelining) {
+		if (s->next_rcpt < s->nrcpt)
+			smtp_send_rcpt(s, s->next_rcpt++);
+		else
+			smtp_send_data_or_cancel(s);
+	}
+}
+
+static void on_data(struct smtp *s, const struct reply *r)
+{
+	if (r->code == 354) {
+		if (s->failed) {
+			/* RFC 2920 3.1: DATA was pipelined and accepted although a
+			 * recipient was refused. An end of data now would deliver
+			 * to the others; the only safe end is to drop the line. */
+			smtp_set_phase(s, PH_ABORT);
+			return;
+		}
+		smtp_set_phase(s, PH_BODY);
+		return;
+	}
+	/* After a refused MAIL or RCPT, the DATA refusal is a consequence. */
+	if (!s->failed)
+		smtp_fail_reply(s, CMD_DATA, 0, r);
+	s->failed = true;
+	smtp_cancel(s);
+}
+
+static void on_eod(struct smtp *s, const struct reply *r)
+{
+	free(s->res.final_reply);
+	{
+		char t[512];
+		reply_format(r, t, sizeof t);
+		s->res.final_reply = xstrdup(t);
+	}
+	if (!smtp_ok(r))
+		smtp_fail_reply(s, CMD_EOD, 0, r);
+	/* Done as soon as the end of data is answered: QUIT went out with it
+	 * when pipelining; otherwise it goes now and its reply is not awaited. */
+	if (!s->pipelining)
+		smtp_send(s, CMD_QUIT, 0, "QUIT");
+	s->pend_len = 0;
+	s->handed = 0;
+	smtp_set_phase(s, PH_DONE);
+}
+
+static void smtp_on_reply(struct smtp *s, const struct reply *r)
+{
+	struct smtp_pending p;
+
+	if (s->pend_len == 0) {
+		char t[600];
+		reply_format(r, t, sizeof t);
+		smtp_abort(s, OUTCOME_PROTOCOL, STEP_OTHER, "");
+		free(s->res.text);
+		s->res.text = smtp_strf("unexpected reply '%s' when no command was pending", t);
+		return;
+	}
+	if (s->handed == 0) {
+		/* A reply to a command the server cannot have seen yet. */
+		char t[600];
+		reply_format(r, t, sizeof t);
+		smtp_abort(s, OUTCOME_PROTOCOL, STEP_OTHER, "");
+		free(s->res.text);
+		s->res.text = smtp_strf("reply '%s' arrived before the client sent its command", t);
+		return;
+	}
+	s->handed--;
+	p = s->pend[s->pend_head];
+	s->pend_head++;
+	s->pend_len--;
+	if (s->pend_len == 0)
+		s->pend_head = 0;
+
+	/* 421: the server is closing the channel (RFC 5321 3.8). */
+	if (r->code == 421 && p.cmd != CMD_QUIT && s->phase != PH_CANCEL) {
+		smtp_fail_reply(s, p.cmd, p.arg, r);
+		smtp_set_phase(s, PH_ABORT);
+		return;
+	}
+	switch (p.cmd) {
+	case CMD_GREETING: on_greeting(s, r); break;
+	case CMD_EHLO:
+	case CMD_HELO: on_ehlo(s, p.cmd, r); break;
+	case CMD_STARTTLS: on_starttls(s, r); break;
+	case CMD_MAIL: on_mail(s, r); break;
+	case CMD_RCPT: on_rcpt(s, p.arg, r); break;
+	case CMD_DATA: on_data(s, r); break;
+	case CMD_EOD: on_eod(s, r); break;
+	case CMD_RSET:
+		if (!s->pipelining)
+			smtp_send(s, CMD_QUIT, 0, "QUIT");
+		break;
+	case CMD_QUIT:
+		s->pend_len = 0;
+		s->handed = 0;
+		smtp_set_phase(s, PH_DONE);
+		break;
+	}
+}
+
+/* ---- the driver's side ------------------------------------------------- */
+
+struct smtp *smtp_new(const struct smtp_params *p)
+{
+	struct smtp *s = xcalloc(1, sizeof *s);
+
+	s->ehlo_name = xstrdup(p->ehlo_name != NULL ? p->ehlo_name : "localhost");
+	s->want_starttls = p->starttls;
+	s->serverinfo = p->serverinfo;
+	reply_parser_init(&s->parser);
+	s->res.outcome = OUTCOME_OK;
+	s->pend_cap = 16;
+	s->pend = xcalloc(s->pend_cap, sizeof *s->pend);
+	s->pend[0].cmd = CMD_GREETING;
+	s->pend_len = 1;
+	s->handed = 1; /* the greeting is owed without a command */
+	smtp_set_phase(s, PH_GREETING);
+	return s;
+}
+
+void smtp_free(struct smtp *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	reply_parser_free(&s->parser);
+	free(s->ehlo_name);
+	free(s->greeting);
+	free(s->ehlo_text);
+	free(s->pend);
+	free(s->out.p);
+	free(s->log.p);
+	free(s->from);
+	for (i = 0; i < s->nrcpt; i++) {
+		free(s->rcpt[i]);
+		free(s->rcpt_params[i]);
+	}
+	free(s->rcpt);
+	free(s->rcpt_params);
+	free(s->mail_params);
+	free(s->res.command);
+	free(s->res.text);
+	free(s->res.final_reply);
+	for (i = 0; i < s->res.nrejects; i++)
+		free(s->res.rejects[i].text);
+	free(s->res.rejects);
+	free(s);
+}
+
+enum smtp_action smtp_next(struct smtp *s)
+{
+	switch (s->phase) {
+	case PH_ABORT:
+		return SMTP_ABORT;
+	case PH_DONE:
+		return s->out.len > 0 ? SMTP_WRITE : SMTP_DONE;
+	case PH_READY:
+		return SMTP_NEED_ENVELOPE;
+	case PH_TLS:
+		return SMTP_START_TLS;
+	case PH_BODY:
+		return SMTP_SEND_BODY;
+	default:
+		break;
+	}
+	if (s->out.len > 0)
+		return SMTP_WRITE;
+	if (s->phase == PH_CANCEL && s->pend_len == 0)
+		return SMTP_DONE;
+	return SMTP_READ;
+}
+
+void smtp_output(struct smtp *s, const char **buf, size_t *len)
+{
+	s->handed = s->pend_len;
+	*buf = s->out.p;
+	*len = s->out.len;
+}
+
+void smtp_output_log(const struct smtp *s, const char **buf, size_t *len)
+{
+	*buf = s->log.p;
+	*len = s->log.len;
+}
+
+void smtp_output_sent(struct smtp *s)
+{
+	s->out.len = 0;
+	s->log.len = 0;
+}
+
+void smtp_feed(struct smtp *s, const char *buf, size_t len)
+{
+	while (len > 0 && s->phase != PH_ABORT && s->phase != PH_DONE) {
+		struct reply r = { 0 };
+		char err[KURIER_ERRLEN];
+		size_t used = 0;
+		enum reply_status st = reply_parse(&s->parser, buf, len, &used, &r, err, sizeof err);
+
+		buf += used;
+		len -= used;
+		if (st == REPLY_ERROR) {
+			smtp_abort(s, OUTCOME_PROTOCOL,
+				   s->pend_len > 0 ? smtp_cmd_step(s->pend[s->pend_head].cmd) : STEP_OTHER,
+				   err);
+			if (s->pend_len > 0) {
+				free(s->res.command);
+				s->res.command = smtp_cmd_text(s, s->pend[s->pend_head].cmd,
+							       s->pend[s->pend_head].arg);
+			}
+			return;
+		}
+		if (st == REPLY_MORE)
+			break;
+		smtp_on_reply(s, &r);
+		reply_free(&r);
+		/* Bytes after the reply that answered the last pending command
+		 * are a protocol error: this closes STARTTLS response injection
+		 * (CVE-2011-0411) and catches servers that talk out of turn. */
+		if (s->pend_len == 0 && s->phase != PH_DONE && s->phase != PH_ABORT &&
+		    s->phase != PH_CANCEL && (len > 0 || reply_parser_busy(&s->parser))) {
+			smtp_abort(s, OUTCOME_PROTOCOL, STEP_OTHER, "");
+			free(s->res.text);
+			s->res.text = xstrdup(s->phase == PH_TLS
+				? "the server sent data after its STARTTLS reply and before the TLS handshake (possible injection attack)"
+				: "the server sent data before the client's next command");
+			return;
+		}
+	}
+}
+
+void smtp_eof(struct smtp *s)
+{
+	if (s->phase == PH_DONE || s->phase == PH_ABORT)
+		return;
+	if (s->phase == PH_CANCEL) {
+		smtp_set_phase(s, PH_DONE);
+		s->out.len = 0;
+		return;
+	}
+	smtp_record(s, OUTCOME_TEMPFAIL,
+		    s->pend_len > 0 ? smtp_cmd_step(s->pend[s->pend_head].cmd) : STEP_OTHER,
+		    s->pend_len > 0 ? smtp_cmd_text(s, s->pend[s->pend_head].cmd, s->pend[s->pend_head].arg)
+				    : NULL,
+		    NULL, "the server closed the connection unexpectedly");
+	smtp_set_phase(s, PH_ABORT);
+}
+
+void smtp_fail(struct smtp *s, enum outcome o, const char *text, bool polite)
+{
+	enum outcome_step step = s->pend_len > 0 ? smtp_cmd_step(s->pend[s->pend_head].cmd) : STEP_OTHER;
+	char *cmd = s->pend_len > 0 ? smtp_cmd_text(s, s->pend[s->pend_head].cmd, s->pend[s->pend_head].arg)
+				   : NULL;
+
+	smtp_record(s, o, step, cmd, NULL, text);
+	if (polite && s->phase == PH_READY) {
+		smtp_cancel(s);
+		return;
+	}
+	smtp_set_phase(s, PH_ABORT);
+}
+
+void smtp_tls_started(struct smtp *s)
+{
+	if (s->phase != PH_TLS)
+		return;
+	s->tls_active = true;
+	/* RFC 3207 4.2: forget everything learnt before TLS and ask again. */
+	memset(&s->caps, 0, sizeof s->caps);
+	smtp_send_ehlo(s);
+}
+
+void smtp_body_done(struct smtp *s)
+{
+	if (s->phase != PH_BODY)
+		return;
+	smtp_send(s, CMD_EOD, 0, NULL);
+	if (s->pipelining)
+		smtp_send(s, CMD_QUIT, 0, "QUIT");
+	smtp_set_phase(s, PH_EOD);
+}
+
+const struct smtp_result *smtp_result(const struct smtp *s)
+{
+	return &s->res;
+}
+
+const struct caps *smtp_caps(const struct smtp *s)
+{
+	return &s->caps;
+}
+
+const char *smtp_greeting(const struct smtp *s)
+{
+	return s->greeting != NULL ? s->greeting : "";
+}
+
+const char *smtp_ehlo_text(const struct smtp *s)
+{
+	return s->ehlo_text != NULL ? s->ehlo_text : "";
+}
+
+int smtp_wait_timeout(const struct smtp *s)
+{
+	/* RFC 5321 4.5.3.2 */
+	if (s->phase == PH_BODY)
+		return 180;
+	if (s->pend_len == 0)
+		return 300;
+	switch (s->pend[s->pend_head].cmd) {
+	case CMD_DATA: return 120;
+	case CMD_EOD: return 600;
+	default: return 300;
+	}
+}
+
+const char *smtp_step_name(const struct smtp *s)
+{
+	return smtp_phase_names[s->phase];
+}
+
+bool smtp_pipelining(const struct smtp *s)
+{
+	return s->pipelining;
+}

@@ -1,0 +1,111 @@
+/* smtp.h: the SMTP client engine (RFC 5321, RFC 2920 pipelining). Pure: it
+ * is fed server bytes, hands out command bytes and tells its driver what to
+ * do next. No sockets, no clock, no global state. */
+#ifndef KURIER_SMTP_H
+#define KURIER_SMTP_H
+
+#include "common.h"
+#include "outcome.h"
+#include "reply.h"
+
+enum smtp_body {
+	SMTP_BODY_AUTO,      /* BODY=8BITMIME when the message has 8-bit octets */
+	SMTP_BODY_7BIT,      /* -B7BIT: the caller declares 7-bit content */
+	SMTP_BODY_8BITMIME,  /* -B8BITMIME: the caller declares 8-bit MIME */
+};
+
+struct smtp_params {
+	const char *ehlo_name;   /* EHLO argument; copied */
+	bool starttls;           /* STARTTLS is required before anything else */
+	bool serverinfo;         /* stop after EHLO: --serverinfo */
+};
+
+struct smtp_envelope {
+	const char *from;              /* reverse-path without <>; "" is the null sender */
+	const char *const *rcpt;       /* forward-paths without <> */
+	size_t nrcpt;
+	uint64_t size;                 /* canonical message size (RFC 1870 SIZE=) */
+	bool eightbit;                 /* the message has octets >= 0x80 */
+	bool smtputf8;                 /* the envelope or headers need SMTPUTF8 */
+	enum smtp_body body;
+	const char *dsn_notify;        /* NOTIFY= value, or NULL */
+	const char *dsn_ret;           /* RET= value (FULL or HDRS), or NULL */
+	const char *dsn_envid;         /* ENVID= value (raw; xtext-encoded here), or NULL */
+};
+
+enum smtp_action {
+	SMTP_WRITE,          /* send smtp_output(), then call smtp_output_sent() */
+	SMTP_READ,           /* read server bytes and smtp_feed() them (smtp_eof() on EOF) */
+	SMTP_NEED_ENVELOPE,  /* the session is ready: call smtp_begin() */
+	SMTP_START_TLS,      /* run the TLS handshake, then smtp_tls_started() */
+	SMTP_SEND_BODY,      /* send the dot-stuffed message, then smtp_body_done() */
+	SMTP_DONE,           /* finished (sent or cancelled politely): see smtp_result() */
+	SMTP_ABORT,          /* drop the connection now: see smtp_result() */
+};
+
+struct smtp_reject {
+	size_t rcpt;         /* index into the envelope's recipients */
+	int code;
+	char enh[16];
+	char *text;          /* first line of the reply */
+};
+
+struct smtp_result {
+	enum outcome outcome;
+	enum outcome_step step;      /* where the first failure happened */
+	char *command;               /* the command that failed, without CRLF, or NULL */
+	int code;                    /* its reply code, 0 when no reply is involved */
+	char enh[16];
+	char *text;                  /* reply text (first line) or what went wrong */
+	struct smtp_reject *rejects; /* every refused recipient, in order */
+	size_t nrejects;
+	char *final_reply;           /* reply to the end of data, e.g. "250 2.0.0 ok" */
+	bool dsn_dropped;            /* DSN was asked for but the server lacks it */
+};
+
+struct smtp;
+
+struct smtp *smtp_new(const struct smtp_params *p);
+void smtp_free(struct smtp *s);
+
+enum smtp_action smtp_next(struct smtp *s);
+
+/* Bytes to write (valid until the next call into the engine; taking them
+ * means they are on their way to the server) and their transcript form: the same commands with secrets replaced by <redacted>. */
+void smtp_output(struct smtp *s, const char **buf, size_t *len);
+void smtp_output_log(const struct smtp *s, const char **buf, size_t *len);
+void smtp_output_sent(struct smtp *s);
+
+/* Server bytes; may be called at any time, also while output is pending. */
+void smtp_feed(struct smtp *s, const char *buf, size_t len);
+/* The server closed the connection. */
+void smtp_eof(struct smtp *s);
+/* The driver failed (transport error, timeout, bad input): end with
+ * OUTCOME O at this step; TEXT says what happened. POLITE sends QUIT. */
+void smtp_fail(struct smtp *s, enum outcome o, const char *text, bool polite);
+
+/* Start a mail transaction; the envelope is copied. */
+void smtp_begin(struct smtp *s, const struct smtp_envelope *env);
+/* The transport now runs TLS. */
+void smtp_tls_started(struct smtp *s);
+/* The whole body went out: the end-of-data (and QUIT when pipelining)
+ * becomes the output, to be sent in the same write as the last block. */
+void smtp_body_done(struct smtp *s);
+
+const struct smtp_result *smtp_result(const struct smtp *s);
+const struct caps *smtp_caps(const struct smtp *s);
+/* The greeting and EHLO reply texts, for --serverinfo. */
+const char *smtp_greeting(const struct smtp *s);
+const char *smtp_ehlo_text(const struct smtp *s);
+/* RFC 5321 4.5.3.2 timeout in seconds for what the engine waits for now. */
+int smtp_wait_timeout(const struct smtp *s);
+/* Name of the step the engine is in, for traces and messages. */
+const char *smtp_step_name(const struct smtp *s);
+/* true when every command group so far with more than one command was
+ * written in one piece (PIPELINING in use). */
+bool smtp_pipelining(const struct smtp *s);
+
+/* RFC 3461 section 4 xtext encoding of S into a new string. */
+char *smtp_xtext(const char *s);
+
+#endif

@@ -1,0 +1,73 @@
+/* transport.h: the byte pipe under the SMTP engine. Plain TCP (net.c)
+ * implements it now; a TLS transport is layered on the same interface.
+ * All operations are non-blocking: the session's poll loop owns time. */
+#ifndef KURIER_TRANSPORT_H
+#define KURIER_TRANSPORT_H
+
+#include <sys/types.h>
+
+#include "common.h"
+#include "outcome.h"
+
+#define TR_AGAIN (-2) /* read/write would block: poll for transport_events() */
+
+struct transport;
+
+struct transport_ops {
+	const char *name;
+	/* > 0 bytes moved, 0 on orderly EOF (read only), -1 on error with
+	 * t->err set, TR_AGAIN when it would block. */
+	ssize_t (*read)(struct transport *t, void *buf, size_t len);
+	ssize_t (*write)(struct transport *t, const void *buf, size_t len);
+	/* poll(2) events to wait for on t->fd before retrying an operation in
+	 * direction WANT (POLLIN or POLLOUT); TLS may need the other one. */
+	short (*events)(struct transport *t, short want);
+	/* true when read() would return data without the fd being readable. */
+	bool (*pending)(struct transport *t);
+	void (*close)(struct transport *t);
+};
+
+struct transport {
+	const struct transport_ops *ops;
+	int fd;
+	enum outcome fail;           /* classification of the last error */
+	char err[KURIER_ERRLEN];     /* what the last error was */
+	char peer[128];              /* "host [address]:port", for messages */
+	void *impl;                  /* the implementation's own state */
+};
+
+/* Connect to HOST:PORT, trying every address getaddrinfo returns in turn,
+ * each for at most TIMEOUT_MS. On success returns 0 and T is ready (TCP
+ * NODELAY, non-blocking). On failure returns -1, ERR says what happened
+ * and *FAIL classifies it (NOHOST, TEMPFAIL, OSERR). */
+int net_connect(const char *host, const char *port, int timeout_ms, struct transport *t,
+		enum outcome *fail, char *err, size_t errlen);
+
+static inline ssize_t transport_read(struct transport *t, void *buf, size_t len)
+{
+	return t->ops->read(t, buf, len);
+}
+
+static inline ssize_t transport_write(struct transport *t, const void *buf, size_t len)
+{
+	return t->ops->write(t, buf, len);
+}
+
+static inline short transport_events(struct transport *t, short want)
+{
+	return t->ops->events(t, want);
+}
+
+static inline bool transport_pending(struct transport *t)
+{
+	return t->ops->pending(t);
+}
+
+static inline void transport_close(struct transport *t)
+{
+	if (t->ops != NULL)
+		t->ops->close(t);
+	t->ops = NULL;
+}
+
+#endif

@@ -1,0 +1,77 @@
+#!/bin/sh
+# gen-certs.sh DIR: throw-away certificates for the TLS tests, made with
+# GnuTLS's certtool only. Writes into DIR:
+#   ca.pem ca-key.pem                  the test CA
+#   good.pem good-key.pem              localhost, 127.0.0.1, ::1 (signed by the CA)
+#   wrongname.pem wrongname-key.pem    wrong.example (signed by the CA)
+#   expired.pem expired-key.pem        localhost, expired in 2001 (signed by the CA)
+#   selfsigned.pem selfsigned-key.pem  localhost, self-signed
+#   client.pem client-key.pem          TLS client certificate for CN alice (signed by the CA)
+# Keys are ECDSA P-256, so this takes well under a second. Does nothing when
+# DIR/ca.pem exists and is newer than this script.
+set -eu
+
+if [ $# -ne 1 ]; then
+	echo "usage: $0 DIR" >&2
+	exit 64
+fi
+dir=$1
+if [ -f "$dir/ca.pem" ] && [ "$dir/ca.pem" -nt "$0" ]; then
+	exit 0
+fi
+command -v certtool >/dev/null 2>&1 || {
+	echo "$0: certtool not found (Debian package gnutls-bin)" >&2
+	exit 77
+}
+
+mkdir -p "$dir"
+# Build in a private directory and move the files into place, ca.pem last,
+# so a parallel run never sees half-written certificates.
+tmp=$(mktemp -d "$dir/.gen.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT INT TERM
+
+key() {
+	certtool --generate-privkey --key-type=ecdsa --curve=secp256r1 \
+		--outfile "$tmp/$1" >/dev/null 2>&1
+}
+
+# sign NAME TEMPLATE-LINES: a leaf NAME.pem with key NAME-key.pem, signed by the CA.
+sign() {
+	name=$1
+	shift
+	key "$name-key.pem"
+	printf '%s\n' "$@" >"$tmp/$name.tmpl"
+	certtool --generate-certificate --load-privkey "$tmp/$name-key.pem" \
+		--load-ca-certificate "$tmp/ca.pem" --load-ca-privkey "$tmp/ca-key.pem" \
+		--template "$tmp/$name.tmpl" --outfile "$tmp/$name.pem" >/dev/null 2>&1
+}
+
+key ca-key.pem
+printf '%s\n' 'cn = "kurier test CA"' 'organization = "kurier tests"' 'serial = 1' \
+	'expiration_days = 3650' 'ca' 'cert_signing_key' 'crl_signing_key' >"$tmp/ca.tmpl"
+certtool --generate-self-signed --load-privkey "$tmp/ca-key.pem" --template "$tmp/ca.tmpl" \
+	--outfile "$tmp/ca.pem" >/dev/null 2>&1
+
+sign good 'cn = "localhost"' 'serial = 2' 'expiration_days = 3650' \
+	'dns_name = "localhost"' 'ip_address = "127.0.0.1"' 'ip_address = "::1"' \
+	'tls_www_server' 'signing_key'
+sign wrongname 'cn = "wrong.example"' 'serial = 3' 'expiration_days = 3650' \
+	'dns_name = "wrong.example"' 'tls_www_server' 'signing_key'
+sign expired 'cn = "localhost"' 'serial = 4' \
+	'activation_date = "2000-01-01 00:00:00"' 'expiration_date = "2001-01-01 00:00:00"' \
+	'dns_name = "localhost"' 'ip_address = "127.0.0.1"' 'tls_www_server' 'signing_key'
+sign client 'cn = "alice"' 'serial = 5' 'expiration_days = 3650' \
+	'tls_www_client' 'signing_key'
+
+key selfsigned-key.pem
+printf '%s\n' 'cn = "localhost"' 'serial = 6' 'expiration_days = 3650' \
+	'dns_name = "localhost"' 'ip_address = "127.0.0.1"' 'tls_www_server' 'signing_key' \
+	>"$tmp/selfsigned.tmpl"
+certtool --generate-self-signed --load-privkey "$tmp/selfsigned-key.pem" \
+	--template "$tmp/selfsigned.tmpl" --outfile "$tmp/selfsigned.pem" >/dev/null 2>&1
+
+for f in good wrongname expired selfsigned client; do
+	mv -f "$tmp/$f-key.pem" "$tmp/$f.pem" "$dir/"
+done
+mv -f "$tmp/ca-key.pem" "$dir/"
+mv -f "$tmp/ca.pem" "$dir/"

@@ -1,0 +1,157 @@
+#!/bin/bash
+# run-case.sh CASE: run one conversation case (format: tests/FILEFORMAT.md)
+# through the real kurier binary against a fresh test MSA, and compare
+# every expectation byte for byte. Exit 0 pass, 1 fail, 99 hard error.
+set -u
+case_file=$1
+: "${KURIER:?}" "${MSA:?}"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/kurier-case.XXXXXX")
+msa_pid=""
+cleanup() {
+	[ -n "$msa_pid" ] && kill "$msa_pid" 2>/dev/null
+	[ -n "$msa_pid" ] && wait "$msa_pid" 2>/dev/null
+	if [ "${status:-1}" -eq 0 ] || [ -n "${KEEP_CASE_DIR:-}" ]; then
+		[ -n "${KEEP_CASE_DIR:-}" ] && echo "kept $tmp" || rm -rf "$tmp"
+	else
+		echo "case files kept in $tmp"
+	fi
+}
+trap cleanup EXIT
+
+# Split the case into one file per section.
+mkdir -p "$tmp/sec" "$tmp/msa" "$tmp/home"
+awk -v dir="$tmp/sec" '
+	/^--- [a-z0-9-]+$/ { f = dir "/" $2; printf "" > f; next }
+	f != "" { print > f }' "$case_file"
+has() { [ -f "$tmp/sec/$1" ]; }
+subst() { # substitute placeholders in a section file, print the result
+	sed -e "s|@PORT@|${port:-1}|g" -e "s|@DIR@|$tmp|g" -e "s|@HOME@|$tmp/home|g" -e "s|@SYSCONFDIR@|${SYSCONFDIR:-/etc}|g" "$tmp/sec/$1"
+}
+
+title=$(sed -n 's/^# //p;q' "$case_file")
+echo "case: $title"
+
+port=""
+if ! has no-server; then
+	script=/dev/null
+	has script && script="$tmp/sec/script"
+	sessions=1
+	has sessions && sessions=$(cat "$tmp/sec/sessions")
+	listen=127.0.0.1
+	has listen && listen=$(cat "$tmp/sec/listen")
+	"$MSA" --dir "$tmp/msa" --script "$script" --listen "$listen" --sessions "$sessions" \
+		--lifetime 60 2>"$tmp/msa.stderr" &
+	msa_pid=$!
+	for _ in $(seq 1 200); do
+		[ -s "$tmp/msa/port" ] && break
+		kill -0 "$msa_pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	if [ ! -s "$tmp/msa/port" ]; then
+		echo "HARD ERROR: the test MSA did not start"; cat "$tmp/msa.stderr"; status=99; exit 99
+	fi
+	port=$(cat "$tmp/msa/port")
+fi
+
+args=()
+if has config; then
+	subst config >"$tmp/config"
+	chmod 600 "$tmp/config"
+	has config-mode && chmod "$(tr -d ' \n' <"$tmp/sec/config-mode")" "$tmp/config"
+	args+=(-C "$tmp/config")
+fi
+if has config-home; then
+	# A config found by the lookup order, not given with -C.
+	target=$(head -n1 "$tmp/sec/config-home")
+	mkdir -p "$(dirname "$tmp/home/$target")"
+	tail -n +2 "$tmp/sec/config-home" | sed -e "s|@PORT@|${port:-1}|g" >"$tmp/home/$target"
+	chmod 600 "$tmp/home/$target"
+fi
+if has args; then
+	while IFS= read -r a; do args+=("$a"); done < <(subst args)
+fi
+if has stdin-printf; then
+	# shellcheck disable=SC2059
+	printf "$(cat "$tmp/sec/stdin-printf")" >"$tmp/stdin"
+elif has stdin; then
+	cp "$tmp/sec/stdin" "$tmp/stdin"
+else
+	: >"$tmp/stdin"
+fi
+envs=()
+if has env; then
+	while IFS= read -r e; do [ -n "$e" ] && envs+=("$e"); done < <(subst env)
+fi
+
+(cd "$tmp" && env HOME="$tmp/home" XDG_CONFIG_HOME="$tmp/home/.config" \
+	XDG_CACHE_HOME="$tmp/home/.cache" "${envs[@]}" \
+	timeout 60 "$KURIER" "${args[@]}" <"$tmp/stdin" >"$tmp/stdout" 2>"$tmp/stderr")
+rc=$?
+
+if [ -n "$msa_pid" ]; then
+	# Let the MSA finish writing its records when kurier talked to it.
+	if [ -f "$tmp/msa/1.client" ]; then
+		for _ in $(seq 1 100); do kill -0 "$msa_pid" 2>/dev/null || break; sleep 0.02; done
+	fi
+	kill "$msa_pid" 2>/dev/null
+	wait "$msa_pid" 2>/dev/null
+	msa_pid=""
+fi
+
+fail=0
+check() { # check WHAT EXPECTED-FILE ACTUAL-FILE
+	if ! cmp -s "$2" "$3"; then
+		echo "FAIL: $1 differs (expected, actual):"
+		diff -u "$2" "$3" | head -n 60
+		fail=1
+	else
+		echo "ok: $1"
+	fi
+}
+
+if [ $rc -ge 124 ]; then
+	if [ $rc -eq 124 ]; then echo "FAIL: kurier hung (killed after 60 s)"; else
+		echo "FAIL: kurier crashed (exit $rc)"; fi
+	cat "$tmp/stderr"
+	status=1; exit 1
+fi
+expected_rc=0
+has expect-exit && expected_rc=$(tr -d ' \n' <"$tmp/sec/expect-exit")
+if [ "$rc" != "$expected_rc" ]; then
+	echo "FAIL: exit status $rc, expected $expected_rc"; fail=1
+else
+	echo "ok: exit status $rc"
+fi
+if has expect-stderr; then
+	subst expect-stderr >"$tmp/expect-stderr"
+	check "stderr" "$tmp/expect-stderr" "$tmp/stderr"
+fi
+if has expect-stdout; then
+	subst expect-stdout >"$tmp/expect-stdout"
+	check "stdout" "$tmp/expect-stdout" "$tmp/stdout"
+fi
+if has expect-data; then
+	# The section's lines end in LF; on the wire every one ends in CRLF.
+	sed 's/$/\r/' "$tmp/sec/expect-data" >"$tmp/expect-data"
+	[ -f "$tmp/msa/1.data" ] || : >"$tmp/msa/1.data"
+	check "DATA bytes" "$tmp/expect-data" "$tmp/msa/1.data"
+fi
+if has expect-no-data; then
+	if [ -e "$tmp/msa/1.data" ]; then echo "FAIL: the server received DATA"; fail=1;
+	else echo "ok: no DATA reached the server"; fi
+fi
+if has expect-client; then
+	subst expect-client >"$tmp/expect-client"
+	[ -f "$tmp/msa/1.client" ] || : >"$tmp/msa/1.client"
+	check "client commands" "$tmp/expect-client" "$tmp/msa/1.client"
+fi
+if has expect-groups; then
+	[ -f "$tmp/msa/1.groups" ] || : >"$tmp/msa/1.groups"
+	check "command groups" "$tmp/sec/expect-groups" "$tmp/msa/1.groups"
+fi
+if [ $fail -ne 0 ]; then
+	echo "--- stderr:"; cat "$tmp/stderr"
+	echo "--- server transcript:"; cat "$tmp/msa/1.transcript" 2>/dev/null | head -n 80
+fi
+status=$fail
+exit $fail

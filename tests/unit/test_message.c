@@ -1,0 +1,208 @@
+/* test_message.c: line normalisation, the lone-dot rule, the header pass
+ * and dot-stuffing, each also fed in two pieces split at every offset. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "message.h"
+
+struct sinkbuf {
+	char b[8192];
+	size_t n;
+};
+
+static int test_sink(void *ctx, const char *buf, size_t len, char *err, size_t errlen)
+{
+	struct sinkbuf *s = ctx;
+	(void)err;
+	(void)errlen;
+	assert_true(s->n + len <= sizeof s->b);
+	memcpy(s->b + s->n, buf, len);
+	s->n += len;
+	return 0;
+}
+
+struct msg_row {
+	const char *in;
+	size_t inlen;        /* 0: strlen */
+	bool ignore_dots;
+	bool collect;
+	const char *out;
+	const char *rcpts;   /* comma-joined -t recipients */
+	enum msg_status st;  /* of feed+finish */
+};
+
+#define ROW(in, dots, t, out, rc) { in, 0, dots, t, out, rc, MSG_OK }
+
+static const struct msg_row msg_rows[] = {
+	ROW("A: b\n\nbody\n", false, false, "A: b\r\n\r\nbody\r\n", ""),
+	ROW("A: b\r\n\r\nbody\r\n", false, false, "A: b\r\n\r\nbody\r\n", ""),
+	ROW("A: b\r\rbody\r", false, false, "A: b\r\n\r\nbody\r\n", ""),
+	ROW("A: b\n\nno final newline", false, false, "A: b\r\n\r\nno final newline\r\n", ""),
+	ROW("A: b\n\nx\r\r\ny\n", false, false, "A: b\r\n\r\nx\r\n\r\ny\r\n", ""),
+	ROW("A: b\n\n.\nafter\n", false, false, "A: b\r\n\r\n", ""),
+	ROW("A: b\n\n.\nafter\n", true, false, "A: b\r\n\r\n.\r\nafter\r\n", ""),
+	ROW("A: b\n\n.\r\n", false, false, "A: b\r\n\r\n", ""),
+	ROW("A: b\n\nx\n.", false, false, "A: b\r\n\r\nx\r\n", ""),
+	ROW("A: b\n\n..\n.x\n", false, false, "A: b\r\n\r\n..\r\n.x\r\n", ""),
+	ROW("A: b\n\n.\r\n", true, false, "A: b\r\n\r\n.\r\n", ""),
+	ROW("A: b\n.\nafter\n", false, false, "A: b\r\n", ""),
+	ROW("To: a@x.example\nBcc: b@x.example\nSubject: s\n\nhi\n", false, false,
+	    "To: a@x.example\r\nSubject: s\r\n\r\nhi\r\n", ""),
+	ROW("To: a@x.example\nbcc: b@x.example,\n c@x.example\nSubject: s\n\nhi\n", false, true,
+	    "To: a@x.example\r\nSubject: s\r\n\r\nhi\r\n", "a@x.example,b@x.example,c@x.example"),
+	ROW("To: A <a@x.example>\nCc: c@x.example\nResent-To: r@x.example\nResent-Bcc: rb@x.example\n\nb\n",
+	    false, true, "To: A <a@x.example>\r\nCc: c@x.example\r\nResent-To: r@x.example\r\n\r\nb\r\n",
+	    "r@x.example,rb@x.example"),
+	ROW("To: undisclosed-recipients:;\nBcc: hidden@x.example\n\nb\n", false, true,
+	    "To: undisclosed-recipients:;\r\n\r\nb\r\n", "hidden@x.example"),
+	ROW("From abc Mon Sep 17 00:00:00 2001\nFrom: a@x.example\n\nb\n", false, false,
+	    "From: a@x.example\r\n\r\nb\r\n", ""),
+	ROW("no header here\nsecond\n", false, false, "no header here\r\nsecond\r\n", ""),
+	ROW("Subject: only headers", false, false, "Subject: only headers\r\n", ""),
+	ROW("", false, false, "", ""),
+	ROW("A: b\n\n\xc3\xa4\n", false, false, "A: b\r\n\r\n\xc3\xa4\r\n", ""),
+};
+
+static void run_row(const struct msg_row *row, size_t cut, size_t idx)
+{
+	struct sinkbuf sb = { .n = 0 };
+	struct msg_opts o = { row->ignore_dots, row->collect, true };
+	struct msg_reader *r = msg_reader_new(&o, test_sink, &sb);
+	size_t n = row->inlen ? row->inlen : strlen(row->in);
+	char err[256] = "", joined[1024] = "";
+	enum msg_status st;
+	const struct addr_list *l;
+	size_t i;
+
+	if (cut > n)
+		cut = n;
+	st = msg_reader_feed(r, row->in, cut, err, sizeof err);
+	if (st == MSG_OK)
+		st = msg_reader_feed(r, row->in + cut, n - cut, err, sizeof err);
+	if (st == MSG_OK)
+		st = msg_reader_finish(r, err, sizeof err);
+	if (st == MSG_END)
+		st = MSG_OK;
+	if (st != row->st)
+		fail_msg("row %zu cut %zu: status %d (%s)", idx, cut, st, err);
+	if (sb.n != strlen(row->out) || memcmp(sb.b, row->out, sb.n) != 0)
+		fail_msg("row %zu cut %zu: got '%.*s'", idx, cut, (int)sb.n, sb.b);
+	l = msg_reader_rcpts(r);
+	for (i = 0; i < l->n; i++) {
+		size_t have = strlen(joined);
+		snprintf(joined + have, sizeof joined - have, "%s%s", i > 0 ? "," : "", l->v[i]);
+	}
+	if (strcmp(joined, row->rcpts) != 0)
+		fail_msg("row %zu cut %zu: recipients '%s', expected '%s'", idx, cut, joined, row->rcpts);
+	msg_reader_free(r);
+}
+
+static void test_reader_table_every_split(void **state)
+{
+	size_t i, cut;
+	(void)state;
+	for (i = 0; i < sizeof msg_rows / sizeof msg_rows[0]; i++)
+		for (cut = 0; cut <= strlen(msg_rows[i].in); cut++)
+			run_row(&msg_rows[i], cut, i);
+}
+
+static void test_reader_byte_by_byte(void **state)
+{
+	const char *in = "To: a@x.example\r\nBcc: b@x.example\r\n\r\n.\r\n..x\r\nend";
+	struct sinkbuf sb = { .n = 0 };
+	struct msg_opts o = { true, true, true };
+	struct msg_reader *r = msg_reader_new(&o, test_sink, &sb);
+	char err[256];
+	size_t i;
+	(void)state;
+
+	for (i = 0; in[i] != '\0'; i++)
+		assert_int_equal(msg_reader_feed(r, in + i, 1, err, sizeof err), MSG_OK);
+	assert_int_equal(msg_reader_finish(r, err, sizeof err), MSG_OK);
+	assert_int_equal(sb.n, strlen("To: a@x.example\r\n\r\n.\r\n..x\r\nend\r\n"));
+	assert_memory_equal(sb.b, "To: a@x.example\r\n\r\n.\r\n..x\r\nend\r\n", sb.n);
+	msg_reader_free(r);
+}
+
+static void test_reader_long_header_line(void **state)
+{
+	char in[1100];
+	struct sinkbuf sb = { .n = 0 };
+	struct msg_opts o = { false, false, true };
+	struct msg_reader *r = msg_reader_new(&o, test_sink, &sb);
+	char err[256] = "";
+	(void)state;
+
+	memset(in, 'x', sizeof in);
+	memcpy(in, "Subject: ", 9);
+	assert_int_equal(msg_reader_feed(r, in, sizeof in, err, sizeof err), MSG_ERROR);
+	assert_string_equal(err, "header line 1 is longer than 998 octets");
+	msg_reader_free(r);
+}
+
+static void test_reader_bad_address_with_t(void **state)
+{
+	const char *in = "To: \"unterminated <a@x.example>\n\nb\n";
+	struct sinkbuf sb = { .n = 0 };
+	struct msg_opts o = { false, true, true };
+	struct msg_reader *r = msg_reader_new(&o, test_sink, &sb);
+	char err[256] = "";
+	(void)state;
+
+	assert_int_equal(msg_reader_feed(r, in, strlen(in), err, sizeof err), MSG_ERROR);
+	assert_non_null(strstr(err, "To header: "));
+	msg_reader_free(r);
+}
+
+static void test_reader_eightbit_and_from(void **state)
+{
+	const char *in = "From: Al <al@x.example>\nResent-From: r@x.example\n\n\xe2\x82\xac\n";
+	struct sinkbuf sb = { .n = 0 };
+	struct msg_opts o = { false, false, true };
+	struct msg_reader *r = msg_reader_new(&o, test_sink, &sb);
+	char err[256];
+	(void)state;
+
+	assert_int_equal(msg_reader_feed(r, in, strlen(in), err, sizeof err), MSG_OK);
+	assert_int_equal(msg_reader_finish(r, err, sizeof err), MSG_OK);
+	assert_true(msg_reader_eightbit(r));
+	assert_string_equal(msg_reader_from(r), "r@x.example");
+	msg_reader_free(r);
+}
+
+/* Dot-stuffing in two pieces split at every offset equals one piece. */
+static void test_stuff_every_split(void **state)
+{
+	const char *in = ".a\r\nb\r\n.\r\n..\r\nc.d\r\n.";
+	const char *want = "..a\r\nb\r\n..\r\n...\r\nc.d\r\n..";
+	size_t n = strlen(in), cut;
+	(void)state;
+
+	for (cut = 0; cut <= n; cut++) {
+		struct msg_stuffer st = { false };
+		char out[128];
+		size_t o = msg_stuff(&st, in, cut, out);
+		o += msg_stuff(&st, in + cut, n - cut, out + o);
+		assert_int_equal(o, strlen(want));
+		assert_memory_equal(out, want, o);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_reader_table_every_split),
+		cmocka_unit_test(test_reader_byte_by_byte),
+		cmocka_unit_test(test_reader_long_header_line),
+		cmocka_unit_test(test_reader_bad_address_with_t),
+		cmocka_unit_test(test_reader_eightbit_and_from),
+		cmocka_unit_test(test_stuff_every_split),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

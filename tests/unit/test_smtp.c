@@ -1,0 +1,332 @@
+/* test_smtp.c: the engine between two in-memory peers: server replies go
+ * in, the exact command bytes and the outcome come out. No sockets. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "smtp.h"
+
+static const char *const two_rcpts[] = { "bob@example.org", "carol@example.org" };
+
+static struct smtp_envelope env_default(void)
+{
+	struct smtp_envelope e;
+	memset(&e, 0, sizeof e);
+	e.from = "alice@example.org";
+	e.rcpt = two_rcpts;
+	e.nrcpt = 2;
+	e.size = 100;
+	return e;
+}
+
+/* Take the pending output, compare it with WANT, mark it sent. */
+static void expect_out(struct smtp *s, const char *want)
+{
+	const char *buf;
+	size_t len;
+
+	assert_int_equal(smtp_next(s), SMTP_WRITE);
+	smtp_output(s, &buf, &len);
+	if (len != strlen(want) || memcmp(buf, want, len) != 0)
+		fail_msg("output '%.*s', expected '%s'", (int)len, buf, want);
+	smtp_output_sent(s);
+}
+
+static void feed(struct smtp *s, const char *in)
+{
+	smtp_feed(s, in, strlen(in));
+}
+
+static struct smtp *start(const char *caps)
+{
+	struct smtp_params p = { "client.example", false, false };
+	struct smtp *s = smtp_new(&p);
+	char ehlo[512];
+
+	assert_int_equal(smtp_next(s), SMTP_READ);
+	feed(s, "220 mx.example ESMTP\r\n");
+	expect_out(s, "EHLO client.example\r\n");
+	snprintf(ehlo, sizeof ehlo, "250-mx.example\r\n%s", caps);
+	feed(s, ehlo);
+	assert_int_equal(smtp_next(s), SMTP_NEED_ENVELOPE);
+	return s;
+}
+
+static void test_pipelined_submission(void **state)
+{
+	struct smtp *s = start("250-PIPELINING\r\n250-SIZE 1000\r\n250 8BITMIME\r\n");
+	struct smtp_envelope e = env_default();
+	(void)state;
+
+	smtp_begin(s, &e);
+	expect_out(s, "MAIL FROM:<alice@example.org> SIZE=100\r\nRCPT TO:<bob@example.org>\r\n"
+		      "RCPT TO:<carol@example.org>\r\nDATA\r\n");
+	assert_int_equal(smtp_next(s), SMTP_READ);
+	feed(s, "250 2.1.0 ok\r\n250 2.1.5 ok\r\n");
+	assert_int_equal(smtp_next(s), SMTP_READ);
+	feed(s, "250 2.1.5 ok\r\n354 go\r\n");
+	assert_int_equal(smtp_next(s), SMTP_SEND_BODY);
+	smtp_body_done(s);
+	expect_out(s, ".\r\nQUIT\r\n");
+	feed(s, "250 2.0.0 queued\r\n");
+	assert_int_equal(smtp_next(s), SMTP_DONE);
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_OK);
+	assert_string_equal(smtp_result(s)->final_reply, "250 2.0.0 queued");
+	smtp_free(s);
+}
+
+static void test_lockstep_without_pipelining(void **state)
+{
+	struct smtp *s = start("250 8BITMIME\r\n");
+	struct smtp_envelope e = env_default();
+	(void)state;
+
+	e.eightbit = true;
+	smtp_begin(s, &e);
+	expect_out(s, "MAIL FROM:<alice@example.org> BODY=8BITMIME\r\n");
+	feed(s, "250 ok\r\n");
+	expect_out(s, "RCPT TO:<bob@example.org>\r\n");
+	feed(s, "250 ok\r\n");
+	expect_out(s, "RCPT TO:<carol@example.org>\r\n");
+	feed(s, "250 ok\r\n");
+	expect_out(s, "DATA\r\n");
+	feed(s, "354 go\r\n");
+	assert_int_equal(smtp_next(s), SMTP_SEND_BODY);
+	smtp_body_done(s);
+	expect_out(s, ".\r\n");
+	feed(s, "250 ok\r\n");
+	expect_out(s, "QUIT\r\n");
+	assert_int_equal(smtp_next(s), SMTP_DONE);
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_OK);
+	smtp_free(s);
+}
+
+/* The pipelining trap: a refused RCPT and DATA still answered 354. */
+static void test_rejected_rcpt_with_354_drops(void **state)
+{
+	struct smtp *s = start("250 PIPELINING\r\n");
+	struct smtp_envelope e = env_default();
+	(void)state;
+
+	smtp_begin(s, &e);
+	expect_out(s, "MAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\n"
+		      "RCPT TO:<carol@example.org>\r\nDATA\r\n");
+	feed(s, "250 ok\r\n550 5.1.1 no such user\r\n250 ok\r\n354 go\r\n");
+	assert_int_equal(smtp_next(s), SMTP_ABORT);
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_NOUSER);
+	assert_int_equal(smtp_result(s)->nrejects, 1);
+	assert_int_equal(smtp_result(s)->rejects[0].rcpt, 0);
+	assert_string_equal(smtp_result(s)->rejects[0].enh, "5.1.1");
+	smtp_free(s);
+}
+
+static void test_rejected_rcpt_cancels(void **state)
+{
+	struct smtp *s = start("250 PIPELINING\r\n");
+	struct smtp_envelope e = env_default();
+	(void)state;
+
+	smtp_begin(s, &e);
+	expect_out(s, "MAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\n"
+		      "RCPT TO:<carol@example.org>\r\nDATA\r\n");
+	feed(s, "250 ok\r\n450 4.2.0 busy\r\n550 5.1.1 unknown\r\n554 5.5.1 no valid recipients\r\n");
+	expect_out(s, "RSET\r\nQUIT\r\n");
+	feed(s, "250 ok\r\n221 bye\r\n");
+	assert_int_equal(smtp_next(s), SMTP_DONE);
+	/* permanent beats temporary */
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_NOUSER);
+	assert_int_equal(smtp_result(s)->nrejects, 2);
+	smtp_free(s);
+}
+
+static void test_size_refused_before_mail(void **state)
+{
+	struct smtp *s = start("250 SIZE 50\r\n");
+	struct smtp_envelope e = env_default();
+	(void)state;
+
+	smtp_begin(s, &e);
+	expect_out(s, "QUIT\r\n");
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_DATAERR);
+	assert_string_equal(smtp_result(s)->text,
+			    "the message is 100 bytes but the server accepts at most 50");
+	smtp_free(s);
+}
+
+static void test_eightbit_without_8bitmime(void **state)
+{
+	struct smtp *s = start("250 PIPELINING\r\n");
+	struct smtp_envelope e = env_default();
+	(void)state;
+
+	e.eightbit = true;
+	smtp_begin(s, &e);
+	expect_out(s, "QUIT\r\n");
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_DATAERR);
+	smtp_free(s);
+}
+
+static void test_helo_fallback(void **state)
+{
+	struct smtp_params p = { "client.example", false, false };
+	struct smtp *s = smtp_new(&p);
+	(void)state;
+
+	feed(s, "220 old.example\r\n");
+	expect_out(s, "EHLO client.example\r\n");
+	feed(s, "502 5.5.2 what\r\n");
+	expect_out(s, "HELO client.example\r\n");
+	feed(s, "250 old.example\r\n");
+	assert_int_equal(smtp_next(s), SMTP_NEED_ENVELOPE);
+	assert_int_equal(smtp_caps(s)->flags, 0);
+	smtp_free(s);
+}
+
+static void test_greeting_refused(void **state)
+{
+	struct smtp_params p = { "c", false, false };
+	struct smtp *s = smtp_new(&p);
+	(void)state;
+
+	feed(s, "554 5.7.1 go away\r\n");
+	expect_out(s, "QUIT\r\n");
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_UNAVAILABLE);
+	smtp_free(s);
+}
+
+static void test_421_ends(void **state)
+{
+	struct smtp_params p = { "c", false, false };
+	struct smtp *s = smtp_new(&p);
+	(void)state;
+
+	feed(s, "421 4.3.2 shutting down\r\n");
+	assert_int_equal(smtp_next(s), SMTP_ABORT);
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_TEMPFAIL);
+	smtp_free(s);
+}
+
+static void test_data_after_reply_is_protocol_error(void **state)
+{
+	struct smtp_params p = { "c", false, false };
+	struct smtp *s = smtp_new(&p);
+	(void)state;
+
+	feed(s, "220 hi\r\n250 unasked\r\n");
+	assert_int_equal(smtp_next(s), SMTP_ABORT);
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_PROTOCOL);
+	smtp_free(s);
+}
+
+static void test_starttls_injection(void **state)
+{
+	struct smtp_params p = { "c", true, false };
+	struct smtp *s = smtp_new(&p);
+	(void)state;
+
+	feed(s, "220 hi\r\n");
+	expect_out(s, "EHLO c\r\n");
+	feed(s, "250-mx\r\n250 STARTTLS\r\n");
+	expect_out(s, "STARTTLS\r\n");
+	feed(s, "220 go ahead\r\n250 injected\r\n");
+	assert_int_equal(smtp_next(s), SMTP_ABORT);
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_PROTOCOL);
+	smtp_free(s);
+}
+
+static void test_starttls_not_offered(void **state)
+{
+	struct smtp_params p = { "c", true, false };
+	struct smtp *s = smtp_new(&p);
+	(void)state;
+
+	feed(s, "220 hi\r\n");
+	expect_out(s, "EHLO c\r\n");
+	feed(s, "250-mx\r\n250 PIPELINING\r\n");
+	expect_out(s, "QUIT\r\n");
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_UNAVAILABLE);
+	smtp_free(s);
+}
+
+static void test_dsn_parameters(void **state)
+{
+	struct smtp *s = start("250-DSN\r\n250 PIPELINING\r\n");
+	struct smtp_envelope e = env_default();
+	(void)state;
+
+	e.nrcpt = 1;
+	e.dsn_notify = "FAILURE,DELAY";
+	e.dsn_ret = "HDRS";
+	e.dsn_envid = "id+1=2";
+	smtp_begin(s, &e);
+	expect_out(s, "MAIL FROM:<alice@example.org> RET=HDRS ENVID=id+2B1+3D2\r\n"
+		      "RCPT TO:<bob@example.org> NOTIFY=FAILURE,DELAY ORCPT=rfc822;bob@example.org\r\n"
+		      "DATA\r\n");
+	smtp_free(s);
+}
+
+static void test_dsn_dropped(void **state)
+{
+	struct smtp *s = start("250 PIPELINING\r\n");
+	struct smtp_envelope e = env_default();
+	(void)state;
+
+	e.nrcpt = 1;
+	e.dsn_notify = "NEVER";
+	smtp_begin(s, &e);
+	expect_out(s, "MAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n");
+	assert_true(smtp_result(s)->dsn_dropped);
+	smtp_free(s);
+}
+
+static void test_eof_midway(void **state)
+{
+	struct smtp *s = start("250 PIPELINING\r\n");
+	struct smtp_envelope e = env_default();
+	(void)state;
+
+	smtp_begin(s, &e);
+	expect_out(s, "MAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\n"
+		      "RCPT TO:<carol@example.org>\r\nDATA\r\n");
+	smtp_eof(s);
+	assert_int_equal(smtp_next(s), SMTP_ABORT);
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_TEMPFAIL);
+	assert_string_equal(smtp_result(s)->command, "MAIL FROM:<alice@example.org>");
+	smtp_free(s);
+}
+
+static void test_xtext(void **state)
+{
+	char *x = smtp_xtext("a+b=c d\xc3\xa4");
+	(void)state;
+	assert_string_equal(x, "a+2Bb+3Dc+20d+C3+A4");
+	free(x);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pipelined_submission),
+		cmocka_unit_test(test_lockstep_without_pipelining),
+		cmocka_unit_test(test_rejected_rcpt_with_354_drops),
+		cmocka_unit_test(test_rejected_rcpt_cancels),
+		cmocka_unit_test(test_size_refused_before_mail),
+		cmocka_unit_test(test_eightbit_without_8bitmime),
+		cmocka_unit_test(test_helo_fallback),
+		cmocka_unit_test(test_greeting_refused),
+		cmocka_unit_test(test_421_ends),
+		cmocka_unit_test(test_data_after_reply_is_protocol_error),
+		cmocka_unit_test(test_starttls_injection),
+		cmocka_unit_test(test_starttls_not_offered),
+		cmocka_unit_test(test_dsn_parameters),
+		cmocka_unit_test(test_dsn_dropped),
+		cmocka_unit_test(test_eof_midway),
+		cmocka_unit_test(test_xtext),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
