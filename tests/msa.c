@@ -633,6 +633,7 @@ struct session {
 	bool has_mail;
 	unsigned long rcpts;   /* accepted RCPTs in this transaction */
 	unsigned long refused; /* refused RCPTs in this transaction */
+	bool stalled;          /* `stall`: record commands, never answer */
 	enum sess_end end;
 };
 
@@ -817,7 +818,7 @@ static void sess_flush(struct session *s)
 /* Queue reply bytes; more than MSA_FLUSH_AT pending forces a (blocking) write. */
 static void sess_send(struct session *s, const char *p, size_t n, bool log)
 {
-	if (s->end != SE_NONE)
+	if (s->end != SE_NONE || s->stalled)
 		return;
 	buf_add(&s->out, p, n);
 	if (log)
@@ -876,28 +877,6 @@ static void sess_sleep(struct session *s, unsigned long ms)
 		poll(NULL, 0, left);
 	if (cut)
 		sess_finish(s, SE_LIFETIME);
-}
-
-/* Never answer again: discard input until the client goes or time is up.
- * Replies still buffered for this pipelined group are never sent. */
-static void sess_stall(struct session *s)
-{
-	unsigned long long ignored = s->in_len - s->in_off;
-	rec_note(s, "stalling: %zu buffered reply bytes never sent", s->out.len);
-	rec_group_end(s);
-	s->out.len = 0;
-	while (s->end == SE_NONE) {
-		s->in_off = s->in_len;
-		enum fill f = sess_fill(s, true);
-		if (f == FILL_GOT) {
-			ignored += s->in_len - s->in_off;
-		} else if (f == FILL_EOF) {
-			rec_note(s, "%llu bytes ignored while stalled", ignored);
-			rec_client(s, "<EOF>", 5);
-			rec_note(s, "the client closed the connection");
-			sess_finish(s, SE_CLIENT_CLOSED);
-		}
-	}
 }
 
 /* ---- the SMTP conversation ---------------------------------------------- */
@@ -1152,7 +1131,13 @@ static void sess_event(struct session *s, enum script_kind kind, enum verb_id id
 			sess_finish(s, SE_SERVER_CLOSED);
 			return;
 		case SA_STALL:
-			sess_stall(s);
+			/* Never answer again; replies still buffered for this
+			 * pipelined group are never sent either. */
+			rec_note(s, "stalling: %zu buffered reply bytes never sent; later commands "
+				    "are recorded but not answered", s->out.len);
+			rec_group_end(s);
+			s->out.len = 0;
+			s->stalled = true;
 			return;
 		case SA_LONGLINE: {
 			s->reply.len = 0;
@@ -1189,6 +1174,8 @@ static void sess_command(struct session *s, const char *line, size_t n, bool bar
 	if (bare_lf)
 		rec_client(s, "<BARE-LF>", 9);
 	rec_transcript_line(s, "C: ", line, n, bare_lf ? " <BARE-LF>" : "");
+	if (s->stalled)
+		return;
 	sess_set_verb(s, line, n);
 	rec_group_add(s, s->verb.data, s->verb.len);
 	sess_event(s, SK_COMMAND, sess_verb_id(s->verb.data, s->verb.len), line, n);
@@ -1205,6 +1192,8 @@ static void sess_overlong_start(struct session *s, const char *line)
 /* ...and answer it once its end has been read. */
 static void sess_overlong_done(struct session *s)
 {
+	if (s->stalled)
+		return;
 	rec_group_add(s, s->verb.data, s->verb.len);
 	sess_send(s, "500 5.5.2 line too long\r\n", 25, true);
 }
@@ -1315,7 +1304,6 @@ static bool sess_step(struct session *s)
 			sess_overlong_start(s, p);
 			sess_overlong_done(s);
 		} else {
-			/* p stays valid: only sess_stall refills the buffer, and it ends the session. */
 			sess_command(s, p, n, bare_lf);
 		}
 		return true;
