@@ -22,6 +22,7 @@
 #include "secret.h"
 #include "session.h"
 #include "spool.h"
+#include "tls.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -205,23 +206,138 @@ static void ehlo_default(char *buf, size_t len)
 	buf[len - 1] = '\0';
 }
 
-/* Where and how to connect, from the account. */
+/* The TLS session cache file for account A at HOST:PORT under
+ * $XDG_CACHE_HOME/kurier/ (made 0700), or NULL when it cannot be made. */
+static char *tls_cache_path(const struct cfg_account *a, const char *host, const char *port)
+{
+	const char *xdg = getenv("XDG_CACHE_HOME");
+	char dir[4096], *path;
+	size_t n, i;
+
+	if (xdg != NULL && *xdg != '\0')
+		snprintf(dir, sizeof dir, "%s", xdg);
+	else
+		snprintf(dir, sizeof dir, "%s/.cache", home_dir());
+	mkdir(dir, 0700);
+	n = strlen(dir);
+	snprintf(dir + n, sizeof dir - n, "/kurier");
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return NULL;
+	n = strlen(dir) + strlen(a->name) + strlen(host) + strlen(port) + 32;
+	path = xmalloc(n);
+	snprintf(path, n, "%s/tls-session-%s-%s-%s", dir, a->name, host, port);
+	/* account names and hosts become one file name */
+	for (i = strlen(dir) + 1; path[i] != '\0'; i++)
+		if (path[i] == '/')
+			path[i] = '_';
+	return path;
+}
+
+/* Where and how to connect, from the account. RFC 8314: implicit TLS on
+ * 465 (or with tls_starttls off), else STARTTLS; the port follows. */
 static void session_conf_fill(struct session_conf *sc, const struct cfg_file *cf,
 			      const struct cfg_account *a, char *ehlo, size_t ehlolen, char *port,
 			      size_t portlen)
 {
+	bool tls = cfg_bool(a, CFG_TLS, true);
+	bool starttls = cfg_bool(a, CFG_TLS_STARTTLS, true);
+	long dflt = !tls ? 25 : starttls ? 587 : 465;
+	long p = cfg_long(a, CFG_PORT, dflt);
+
 	if (a->val[CFG_DOMAIN] != NULL)
 		snprintf(ehlo, ehlolen, "%s", a->val[CFG_DOMAIN]);
 	else
 		ehlo_default(ehlo, ehlolen);
-	snprintf(port, portlen, "%ld", cfg_long(a, CFG_PORT, 25));
+	snprintf(port, portlen, "%ld", p);
 	memset(sc, 0, sizeof *sc);
+	sc->tls = !tls ? SESSION_TLS_OFF
+		: (!starttls || (p == 465 && a->val[CFG_TLS_STARTTLS] == NULL)) ? SESSION_TLS_IMPLICIT
+		: SESSION_TLS_STARTTLS;
 	sc->account = a->name;
 	sc->config_path = cf->path;
 	sc->host = a->val[CFG_HOST];
 	sc->port = port;
 	sc->ehlo_name = ehlo;
 	sc->timeout_s = (int)cfg_long(a, CFG_TIMEOUT, 0);
+}
+
+/* A host name as it goes to getaddrinfo and the certificate check: a
+ * non-ASCII name becomes its A-label form (IDNA2008 with UTS #46 mapping). */
+static int host_to_ascii(const char *host, char **out, char *err, size_t errlen)
+{
+	const unsigned char *p;
+	int rc;
+
+	for (p = (const unsigned char *)host; *p != '\0' && *p < 0x80; p++)
+		;
+	if (*p == '\0') {
+		*out = xstrdup(host);
+		return 0;
+	}
+	rc = idn2_to_ascii_8z(host, out, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT);
+	if (rc != IDN2_OK) {
+		*out = NULL;
+		snprintf(err, errlen, "host name '%s' is not a valid internationalised domain name: %s",
+			 host, idn2_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+struct tls_setup {
+	struct tls_conf conf;
+	char *host;      /* A-label form of host */
+	char *verify;    /* A-label form of tls_host_override */
+	char *cache;
+};
+
+/* Fill TS and SC's TLS part from account A; warn about weak settings. */
+static enum outcome tls_setup(const struct cfg_file *cf, const struct cfg_account *a,
+			      struct session_conf *sc, struct tls_setup *ts)
+{
+	char err[KURIER_ERRLEN];
+	const char *fp = a->val[CFG_TLS_FINGERPRINT];
+
+	if (host_to_ascii(a->val[CFG_HOST], &ts->host, err, sizeof err) != 0) {
+		diag_error("%s:%u: %s", cf->path, a->line[CFG_HOST], err);
+		return OUTCOME_CONFIG;
+	}
+	sc->host = ts->host;
+	if (sc->tls == SESSION_TLS_OFF)
+		return OUTCOME_OK;
+	if (a->val[CFG_TLS_HOST_OVERRIDE] != NULL &&
+	    host_to_ascii(a->val[CFG_TLS_HOST_OVERRIDE], &ts->verify, err, sizeof err) != 0) {
+		diag_error("%s:%u: %s", cf->path, a->line[CFG_TLS_HOST_OVERRIDE], err);
+		return OUTCOME_CONFIG;
+	}
+	ts->cache = tls_cache_path(a, ts->host, sc->port);
+	ts->conf.host = ts->host;
+	ts->conf.verify_name = ts->verify != NULL ? ts->verify : ts->host;
+	ts->conf.trust_file = a->val[CFG_TLS_TRUST_FILE];
+	ts->conf.fingerprint = fp;
+	ts->conf.certcheck = cfg_bool(a, CFG_TLS_CERTCHECK, true);
+	ts->conf.cert_file = a->val[CFG_TLS_CERT_FILE];
+	ts->conf.key_file = a->val[CFG_TLS_KEY_FILE];
+	ts->conf.priorities = a->val[CFG_TLS_PRIORITIES];
+	ts->conf.min_dh_prime_bits = (int)cfg_long(a, CFG_TLS_MIN_DH_PRIME_BITS, 0);
+	ts->conf.cache_file = ts->cache;
+	sc->tls_conf = &ts->conf;
+	if (!ts->conf.certcheck)
+		diag_warn("%s:%u: tls_certcheck off: the server's certificate is not checked, so anyone on "
+			  "the network path can read and change this session; pin it with tls_fingerprint instead",
+			  cf->path, a->line[CFG_TLS_CERTCHECK]);
+	else if (fp != NULL && tls_fingerprint_is_weak(fp))
+		diag_warn("%s:%u: tls_fingerprint is an %s fingerprint, which is weak; use the SHA-256 one "
+			  "(kurier --serverinfo shows it)", cf->path, a->line[CFG_TLS_FINGERPRINT],
+			  strlen(fp) == 47 ? "MD5" : "SHA-1");
+	return OUTCOME_OK;
+}
+
+static void tls_setup_free(struct tls_setup *ts)
+{
+	free(ts->host);
+	free(ts->verify);
+	free(ts->cache);
 }
 
 int main(int argc, char **argv)
@@ -233,6 +349,7 @@ int main(int argc, char **argv)
 	struct addr_list rcpts = { 0 };
 	const struct cfg_account *acct = NULL;
 	struct diag d = { 0 };
+	struct tls_setup ts;
 	char err[KURIER_ERRLEN], ehlo[256];
 	char *from = NULL, *secret = NULL;
 	const char *sender_hint = NULL;
@@ -241,6 +358,7 @@ int main(int argc, char **argv)
 	bool have_cf = false;
 
 	memset(&cf, 0, sizeof cf);
+	memset(&ts, 0, sizeof ts);
 	spool_init(&sp);
 	if (cli_parse(argc, argv, &req, err, sizeof err) != 0) {
 		diag_error("%s", err);
@@ -292,13 +410,6 @@ int main(int argc, char **argv)
 	}
 	if (acct->val[CFG_HOST] == NULL) {
 		diag_error("%s: account '%s' has no host; add 'host NAME'", cf.path, acct->name);
-		o = OUTCOME_CONFIG;
-		goto out;
-	}
-	if (cfg_bool(acct, CFG_TLS, true)) {
-		diag_error("%s: account '%s' asks for TLS (the default), which this build of kurier "
-			   "does not provide yet; add 'tls off' to use plain SMTP on a trusted network",
-			   cf.path, acct->name);
 		o = OUTCOME_CONFIG;
 		goto out;
 	}
@@ -375,16 +486,21 @@ int main(int argc, char **argv)
 		env.dsn_envid = req.dsn_envid;
 
 		session_conf_fill(&sc, &cf, acct, ehlo, sizeof ehlo, port, sizeof port);
+		if ((o = tls_setup(&cf, acct, &sc, &ts)) != OUTCOME_OK)
+			goto out;
 		o = session_run(&sc, &env, &sp, &d);
 	} else {
 		struct session_conf sc;
 		char port[16];
 
 		session_conf_fill(&sc, &cf, acct, ehlo, sizeof ehlo, port, sizeof port);
+		if ((o = tls_setup(&cf, acct, &sc, &ts)) != OUTCOME_OK)
+			goto out;
 		sc.serverinfo = true;
 		o = session_run(&sc, NULL, &sp, &d);
 	}
 out:
+	tls_setup_free(&ts);
 	xfree_secret(secret);
 	free(from);
 	addr_list_free(&rcpts);

@@ -38,8 +38,8 @@ int outcome_exit_code(enum outcome o)
 
 enum outcome outcome_from_reply(enum outcome_step step, int code, const char *enh)
 {
-	if (code >= 200 && code < 400)
-		return OUTCOME_OK;
+	/* Only called for replies other than the expected success: a 2xx or
+	 * 3xx there (250 to DATA, 354 to MAIL) breaks the protocol. */
 	if (code >= 400 && code < 500)
 		return OUTCOME_TEMPFAIL;
 	if (code < 500 || code > 599)

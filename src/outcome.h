@@ -45,10 +45,11 @@ enum outcome_step {
 	STEP_OTHER
 };
 
-/* Classify a non-success server reply CODE (with enhanced code ENH, may be
- * "") to STEP: 4xx is always OUTCOME_TEMPFAIL; 5xx depends on the step
- * (RCPT: NOUSER; size or 8-bit refusals: DATAERR; AUTH: NOPERM; else
- * UNAVAILABLE). */
+/* Classify a server reply CODE (with enhanced code ENH, may be "") to STEP
+ * that is not the success the client waited for: 4xx is always
+ * OUTCOME_TEMPFAIL; 5xx depends on the step (RCPT: NOUSER; size or 8-bit
+ * refusals: DATAERR; AUTH: NOPERM; else UNAVAILABLE); anything else (a 2xx
+ * or 3xx out of place) is OUTCOME_PROTOCOL. */
 enum outcome outcome_from_reply(enum outcome_step step, int code, const char *enh);
 
 /* The more severe of two outcomes for a run with several failures: a

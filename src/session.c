@@ -239,7 +239,23 @@ static void session_report(const struct session *s, const struct smtp_result *r)
 			   s->env != NULL ? s->env->nrcpt : 0);
 		return;
 	}
-	if (r->code != 0)
+	if (r->step == STEP_STARTTLS && r->command != NULL && strcmp(r->command, "TLS handshake") == 0)
+		diag_error("%s: %s: %s", host, r->command, r->text); /* the text says what to do */
+	else if (r->step == STEP_STARTTLS) {
+		char what[600];
+		if (r->code != 0)
+			snprintf(what, sizeof what, "%d%s%s %s", r->code, r->enh[0] ? " " : "", r->enh, r->text);
+		else
+			snprintf(what, sizeof what, "%s", r->text);
+		diag_error("%s: %s: %s%s", host, r->command != NULL ? r->command : "STARTTLS", what,
+			   r->outcome == OUTCOME_TEMPFAIL ? "; try again later" : "");
+		if (r->outcome != OUTCOME_TEMPFAIL)
+			diag_error("account '%s' in %s requires TLS and kurier never sends without it; set "
+				   "'tls_starttls off' if the server does TLS on connect (port 465), or "
+				   "'tls off' to send in clear on a trusted network",
+				   s->conf->account, s->conf->config_path);
+	}
+	else if (r->code != 0)
 		diag_error("%s: %s: %d%s%s %s; %s", host, r->command != NULL ? r->command : "?", r->code,
 			   r->enh[0] ? " " : "", r->enh, r->text, session_hint(r));
 	else if (r->command != NULL)
@@ -248,13 +264,49 @@ static void session_report(const struct session *s, const struct smtp_result *r)
 		diag_error("%s: %s; %s", host, r->text, session_hint(r));
 }
 
+/* Upgrade the connection; on failure the engine is told and -1 returned. */
+static int session_start_tls(struct session *s)
+{
+	enum outcome fail = OUTCOME_OK;
+	char err[KURIER_ERRLEN];
+	int t = s->conf->timeout_s > 0 ? s->conf->timeout_s : SESSION_CONNECT_TIMEOUT;
+
+	diag_trace_note(s->diag, "TLS handshake");
+	if (tls_start(&s->tr, s->conf->tls_conf, session_now_ms() + t * 1000L, &fail, err, sizeof err) != 0) {
+		diag_trace_note(s->diag, "TLS failed: %s", err);
+		smtp_fail_at(s->smtp, fail, "TLS handshake", err);
+		return -1;
+	}
+	if (diag_tracing(s->diag)) {
+		struct tls_info ti;
+		if (tls_get_info(&s->tr, &ti) == 0)
+			diag_trace_note(s->diag, "TLS established: %s, %s%s", ti.version, ti.cipher,
+					ti.resumed ? ", resumed session" : "");
+	}
+	return 0;
+}
+
 static void session_print_serverinfo(const struct session *s)
 {
 	const struct caps *c = smtp_caps(s->smtp);
+	struct tls_info ti;
 
 	printf("SMTP server at %s, port %s:\n", s->conf->host, s->conf->port);
 	printf("    %s\n", smtp_greeting(s->smtp));
-	printf("Capabilities:\n");
+	if (s->conf->tls != SESSION_TLS_OFF && tls_get_info((struct transport *)&s->tr, &ti) == 0) {
+		printf("TLS session:\n");
+		printf("    Protocol: %s\n", ti.version);
+		printf("    Cipher suite: %s\n", ti.cipher);
+		printf("    Resumed: %s\n", ti.resumed ? "yes" : "no");
+		printf("TLS certificate:\n");
+		printf("    Subject: %s\n", ti.subject);
+		printf("    Issuer: %s\n", ti.issuer);
+		printf("    Valid from: %s\n", ti.not_before);
+		printf("    Valid until: %s\n", ti.not_after);
+		printf("    Names: %s\n", ti.san);
+		printf("    SHA-256 fingerprint: %s\n", ti.sha256);
+	}
+	printf("Capabilities%s:\n", s->conf->tls == SESSION_TLS_STARTTLS ? " (after STARTTLS)" : "");
 	{
 		const char *t = smtp_ehlo_text(s->smtp), *nl = strchr(t, '\n');
 		/* The first EHLO line is the server's name, not a capability. */
@@ -275,7 +327,7 @@ static void session_print_serverinfo(const struct session *s)
 enum outcome session_run(const struct session_conf *c, const struct smtp_envelope *env,
 			 struct spool *msg, const struct diag *d)
 {
-	struct smtp_params p = { c->ehlo_name, false, c->serverinfo };
+	struct smtp_params p = { c->ehlo_name, c->tls == SESSION_TLS_STARTTLS, c->serverinfo };
 	struct session s = { c, d, env, NULL, { 0 }, NULL, NULL, NULL };
 	enum outcome fail = OUTCOME_OK, o;
 	char err[KURIER_ERRLEN];
@@ -293,6 +345,8 @@ enum outcome session_run(const struct session_conf *c, const struct smtp_envelop
 	s.in = xmalloc(SESSION_IO_BLOCK);
 	s.blk = xmalloc(SESSION_IO_BLOCK * 2 + 64);
 	s.raw = xmalloc(SESSION_IO_BLOCK / 2);
+	if (c->tls == SESSION_TLS_IMPLICIT)
+		session_start_tls(&s);
 	while (running) {
 		switch (smtp_next(s.smtp)) {
 		case SMTP_WRITE:
@@ -308,8 +362,8 @@ enum outcome session_run(const struct session_conf *c, const struct smtp_envelop
 				smtp_begin(s.smtp, env);
 			break;
 		case SMTP_START_TLS:
-			/* The TLS transport plugs in here (issue 3). */
-			smtp_fail(s.smtp, OUTCOME_UNAVAILABLE, "TLS is not available in this build", false);
+			if (session_start_tls(&s) == 0)
+				smtp_tls_started(s.smtp);
 			break;
 		case SMTP_SEND_BODY:
 			session_send_body(&s, msg);

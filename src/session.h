@@ -9,6 +9,7 @@
 #include "outcome.h"
 #include "smtp.h"
 #include "spool.h"
+#include "tls.h"
 
 struct session_conf {
 	const char *account;      /* account name, for messages */
@@ -18,6 +19,12 @@ struct session_conf {
 	const char *ehlo_name;    /* EHLO argument */
 	int timeout_s;            /* 0: the RFC 5321 timeouts per step */
 	bool serverinfo;          /* --serverinfo: print greeting and capabilities */
+	enum session_tls {
+		SESSION_TLS_OFF,      /* plain SMTP: the account says tls off */
+		SESSION_TLS_STARTTLS, /* RFC 3207, required: no AUTH or MAIL without it */
+		SESSION_TLS_IMPLICIT, /* RFC 8314: TLS from the first byte */
+	} tls;
+	const struct tls_conf *tls_conf; /* when tls is not off */
 };
 
 /* Submit the spooled message with envelope ENV (NULL for serverinfo).

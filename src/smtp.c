@@ -756,6 +756,12 @@ void smtp_fail(struct smtp *s, enum outcome o, const char *text, bool polite)
 	smtp_set_phase(s, PH_ABORT);
 }
 
+void smtp_fail_at(struct smtp *s, enum outcome o, const char *what, const char *text)
+{
+	smtp_record(s, o, STEP_STARTTLS, xstrdup(what), NULL, text);
+	smtp_set_phase(s, PH_ABORT);
+}
+
 void smtp_tls_started(struct smtp *s)
 {
 	if (s->phase != PH_TLS)
@@ -801,6 +807,9 @@ int smtp_wait_timeout(const struct smtp *s)
 	/* RFC 5321 4.5.3.2 */
 	if (s->phase == PH_BODY)
 		return 180;
+	/* After a refusal only QUIT is left; its reply is a courtesy. */
+	if (s->phase == PH_CANCEL)
+		return 30;
 	if (s->pend_len == 0)
 		return 300;
 	switch (s->pend[s->pend_head].cmd) {

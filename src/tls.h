@@ -21,6 +21,7 @@ struct tls_conf {
 	const char *priorities;    /* GnuTLS priority string, used as given; NULL: "@SYSTEM" if the system has one, else "NORMAL", with TLS 1.0/1.1 disabled (TLS 1.2 minimum) */
 	int min_dh_prime_bits;     /* 0 = GnuTLS default */
 	const char *cache_file;    /* session resumption cache file (mode 0600), or NULL: loaded before the handshake, saved by close; corrupt, stale or foreign data is silently ignored */
+	const char *crl_file;      /* added: NULL, or a PEM CRL file (tls_crl_file) checked with the CA verification */
 };
 
 /* Run the TLS handshake over the connected plain transport T, non-blocking,

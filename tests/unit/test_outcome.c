@@ -50,7 +50,8 @@ static void test_reply_classification(void **state)
 	assert_int_equal(outcome_from_reply(STEP_AUTH, 535, "5.7.8"), OUTCOME_NOPERM);
 	assert_int_equal(outcome_from_reply(STEP_GREETING, 554, ""), OUTCOME_UNAVAILABLE);
 	assert_int_equal(outcome_from_reply(STEP_GREETING, 421, ""), OUTCOME_TEMPFAIL);
-	assert_int_equal(outcome_from_reply(STEP_DATA, 250, ""), OUTCOME_OK);
+	assert_int_equal(outcome_from_reply(STEP_DATA, 250, ""), OUTCOME_PROTOCOL);
+	assert_int_equal(outcome_from_reply(STEP_MAIL, 354, ""), OUTCOME_PROTOCOL);
 }
 
 static void test_worse(void **state)

@@ -300,6 +300,36 @@ static void test_eof_midway(void **state)
 	smtp_free(s);
 }
 
+/* A 250 where 354 belongs is not success: nothing was delivered. */
+static void test_data_answered_250(void **state)
+{
+	struct smtp *s = start("250 PIPELINING\r\n");
+	struct smtp_envelope e = env_default();
+	(void)state;
+
+	e.nrcpt = 1;
+	smtp_begin(s, &e);
+	expect_out(s, "MAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n");
+	feed(s, "250 ok\r\n250 ok\r\n250 ok\r\n");
+	expect_out(s, "RSET\r\nQUIT\r\n");
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_PROTOCOL);
+	smtp_free(s);
+}
+
+static void test_mail_answered_354(void **state)
+{
+	struct smtp *s = start("250 8BITMIME\r\n");
+	struct smtp_envelope e = env_default();
+	(void)state;
+
+	smtp_begin(s, &e);
+	expect_out(s, "MAIL FROM:<alice@example.org>\r\n");
+	feed(s, "354 what\r\n");
+	expect_out(s, "RSET\r\n");
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_PROTOCOL);
+	smtp_free(s);
+}
+
 static void test_xtext(void **state)
 {
 	char *x = smtp_xtext("a+b=c d\xc3\xa4");
@@ -326,6 +356,8 @@ int main(void)
 		cmocka_unit_test(test_dsn_parameters),
 		cmocka_unit_test(test_dsn_dropped),
 		cmocka_unit_test(test_eof_midway),
+		cmocka_unit_test(test_data_answered_250),
+		cmocka_unit_test(test_mail_answered_354),
 		cmocka_unit_test(test_xtext),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
