@@ -15,6 +15,7 @@
 
 #define SESSION_IO_BLOCK 65536
 #define SESSION_CONNECT_TIMEOUT 60
+#define SESSION_OVERALL_TIMEOUT 3600L /* seconds; no submission may take longer */
 
 struct session {
 	const struct session_conf *conf;
@@ -25,6 +26,9 @@ struct session {
 	char *in;                /* read buffer */
 	char *blk;               /* body block: stuffed message plus the end of data */
 	char *raw;               /* spool read buffer */
+	long reply_deadline;     /* when the awaited reply must be complete */
+	uint64_t reply_count;    /* smtp_replies() when reply_deadline was set */
+	long overall_deadline;   /* the whole session */
 };
 
 static long session_now_ms(void)
@@ -37,15 +41,36 @@ static long session_now_ms(void)
 static long session_deadline(const struct session *s)
 {
 	int t = s->conf->timeout_s > 0 ? s->conf->timeout_s : smtp_wait_timeout(s->smtp);
-	return session_now_ms() + t * 1000L;
+	long d = session_now_ms() + t * 1000L;
+	return d < s->overall_deadline ? d : s->overall_deadline;
+}
+
+/* The deadline for the reply being awaited: set once per reply, so a
+ * server that drips bytes cannot stretch it. */
+static long session_reply_deadline(struct session *s)
+{
+	if (s->reply_deadline == 0 || s->reply_count != smtp_replies(s->smtp)) {
+		s->reply_deadline = session_deadline(s);
+		s->reply_count = smtp_replies(s->smtp);
+	}
+	return s->reply_deadline;
 }
 
 static void session_timeout(struct session *s)
 {
-	char t[200];
-	snprintf(t, sizeof t, "timed out after %d seconds waiting for the server (%s)",
-		 s->conf->timeout_s > 0 ? s->conf->timeout_s : smtp_wait_timeout(s->smtp),
-		 smtp_step_name(s->smtp));
+	char t[400];
+
+	if (session_now_ms() >= s->overall_deadline)
+		snprintf(t, sizeof t, "the session took longer than %ld seconds in all (%s)",
+			 SESSION_OVERALL_TIMEOUT, smtp_step_name(s->smtp));
+	else
+		snprintf(t, sizeof t, "timed out after %d seconds waiting for the server (%s)%s",
+			 s->conf->timeout_s > 0 ? s->conf->timeout_s : smtp_wait_timeout(s->smtp),
+			 smtp_step_name(s->smtp),
+			 /* A TLS server waits for a ClientHello and never greets. */
+			 smtp_replies(s->smtp) == 0 && s->conf->tls != SESSION_TLS_IMPLICIT
+			 ? "; no greeting arrived: if this port expects TLS on connect (465), set tls_starttls off"
+			 : "");
 	smtp_fail(s->smtp, OUTCOME_TEMPFAIL, t, false);
 }
 
@@ -153,7 +178,7 @@ static void session_do_write(struct session *s)
 
 static void session_do_read(struct session *s)
 {
-	long deadline = session_deadline(s);
+	long deadline = session_reply_deadline(s);
 	int r;
 
 	while ((r = session_wait(s, POLLIN, false, deadline)) == 0)
@@ -272,7 +297,11 @@ static int session_start_tls(struct session *s)
 	int t = s->conf->timeout_s > 0 ? s->conf->timeout_s : SESSION_CONNECT_TIMEOUT;
 
 	diag_trace_note(s->diag, "TLS handshake");
-	if (tls_start(&s->tr, s->conf->tls_conf, session_now_ms() + t * 1000L, &fail, err, sizeof err) != 0) {
+	long deadline = session_now_ms() + t * 1000L;
+
+	if (deadline > s->overall_deadline)
+		deadline = s->overall_deadline;
+	if (tls_start(&s->tr, s->conf->tls_conf, deadline, &fail, err, sizeof err) != 0) {
 		diag_trace_note(s->diag, "TLS failed: %s", err);
 		smtp_fail_at(s->smtp, fail, "TLS handshake", err);
 		return -1;
@@ -328,12 +357,16 @@ enum outcome session_run(const struct session_conf *c, const struct smtp_envelop
 			 struct spool *msg, const struct diag *d)
 {
 	struct smtp_params p = { c->ehlo_name, c->tls == SESSION_TLS_STARTTLS, c->serverinfo };
-	struct session s = { c, d, env, NULL, { 0 }, NULL, NULL, NULL };
+	struct session s;
 	enum outcome fail = OUTCOME_OK, o;
 	char err[KURIER_ERRLEN];
 	int cto = (c->timeout_s > 0 ? c->timeout_s : SESSION_CONNECT_TIMEOUT) * 1000;
 	bool running = true;
 
+	memset(&s, 0, sizeof s);
+	s.conf = c;
+	s.diag = d;
+	s.env = env;
 	diag_note(d, 1, "connecting to %s port %s", c->host, c->port);
 	if (net_connect(c->host, c->port, cto, &s.tr, &fail, err, sizeof err) != 0) {
 		diag_error("%s; %s", err, fail == OUTCOME_TEMPFAIL ? "try again later, or check host and port"
@@ -345,6 +378,7 @@ enum outcome session_run(const struct session_conf *c, const struct smtp_envelop
 	s.in = xmalloc(SESSION_IO_BLOCK);
 	s.blk = xmalloc(SESSION_IO_BLOCK * 2 + 64);
 	s.raw = xmalloc(SESSION_IO_BLOCK / 2);
+	s.overall_deadline = session_now_ms() + SESSION_OVERALL_TIMEOUT * 1000L;
 	if (c->tls == SESSION_TLS_IMPLICIT)
 		session_start_tls(&s);
 	while (running) {

@@ -61,6 +61,7 @@ struct smtp {
 	struct smtp_pending *pend;
 	size_t pend_head, pend_len, pend_cap;
 	size_t handed;                 /* pending commands handed to the driver */
+	uint64_t replies;              /* complete replies received */
 	struct smtp_buf out, log;
 	/* the transaction */
 	char *from;
@@ -708,6 +709,7 @@ void smtp_feed(struct smtp *s, const char *buf, size_t len)
 		}
 		if (st == REPLY_MORE)
 			break;
+		s->replies++;
 		smtp_on_reply(s, &r);
 		reply_free(&r);
 		/* Bytes after the reply that answered the last pending command
@@ -822,6 +824,11 @@ int smtp_wait_timeout(const struct smtp *s)
 const char *smtp_step_name(const struct smtp *s)
 {
 	return smtp_phase_names[s->phase];
+}
+
+uint64_t smtp_replies(const struct smtp *s)
+{
+	return s->replies;
 }
 
 bool smtp_pipelining(const struct smtp *s)

@@ -103,6 +103,9 @@ const char *smtp_greeting(const struct smtp *s);
 const char *smtp_ehlo_text(const struct smtp *s);
 /* RFC 5321 4.5.3.2 timeout in seconds for what the engine waits for now. */
 int smtp_wait_timeout(const struct smtp *s);
+/* How many complete replies have arrived: a wait for the next one keeps
+ * its deadline while this does not change, however the bytes trickle in. */
+uint64_t smtp_replies(const struct smtp *s);
 /* Name of the step the engine is in, for traces and messages. */
 const char *smtp_step_name(const struct smtp *s);
 /* true when every command group so far with more than one command was

@@ -55,6 +55,26 @@ static long tls_now_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
+/* GnuTLS's message for CODE, to go after a colon: "the request is
+ * invalid", without the capital and the full stop. */
+struct tls_text {
+	char s[160];
+};
+
+static struct tls_text tls_strerror(int code)
+{
+	struct tls_text m;
+	size_t n;
+
+	snprintf(m.s, sizeof m.s, "%s", gnutls_strerror(code));
+	n = strlen(m.s);
+	while (n > 0 && (m.s[n - 1] == '.' || m.s[n - 1] == ' '))
+		m.s[--n] = '\0';
+	if (m.s[0] >= 'A' && m.s[0] <= 'Z' && m.s[1] >= 'a' && m.s[1] <= 'z')
+		m.s[0] = (char)(m.s[0] - 'A' + 'a');
+	return m;
+}
+
 /* ---- the socket under GnuTLS ---------------------------------------- */
 
 static ssize_t tls_pull(gnutls_transport_ptr_t p, void *buf, size_t len)
@@ -384,7 +404,7 @@ static int tls_check_peer(struct tls_state *st)
 	tls_der_fingerprint(der, 32, raw, fp, sizeof fp);
 	if ((e = gnutls_certificate_verify_peers3(st->s, tls_verify_name(c), &status)) < 0) {
 		snprintf(st->verr, sizeof st->verr, "cannot verify the server certificate for %s: %s",
-			 c->host, gnutls_strerror(e));
+			 c->host, tls_strerror(e).s);
 		goto out;
 	}
 	if (status != 0) {
@@ -595,7 +615,7 @@ static ssize_t tls_io_error(struct transport *t, struct tls_state *st, ssize_t c
 	} else {
 		t->fail = OUTCOME_PROTOCOL;
 		snprintf(t->err, sizeof t->err, "TLS error %s %s: %s", reading ? "reading from" : "writing to",
-			 t->peer, gnutls_strerror(e));
+			 t->peer, tls_strerror(e).s);
 	}
 	return -1;
 }
@@ -691,7 +711,7 @@ static int tls_setup_cred(struct tls_state *st, const struct tls_conf *c, enum o
 	if ((r = gnutls_certificate_allocate_credentials(&st->cred)) < 0) {
 		st->cred = NULL;
 		*fail = OUTCOME_OSERR;
-		snprintf(err, errlen, "cannot set up TLS: %s", gnutls_strerror(r));
+		snprintf(err, errlen, "cannot set up TLS: %s", tls_strerror(r).s);
 		return -1;
 	}
 	if (c->certcheck && c->fingerprint != NULL && tls_parse_pin(c->fingerprint, (unsigned char[32]){ 0 }) == 0) {
@@ -705,7 +725,7 @@ static int tls_setup_cred(struct tls_state *st, const struct tls_conf *c, enum o
 			if (r <= 0) {
 				snprintf(err, errlen, "cannot load the system's trusted CA certificates%s%s; "
 					 "install ca-certificates, or set tls_trust_file",
-					 r < 0 ? ": " : " (there are none)", r < 0 ? gnutls_strerror(r) : "");
+					 r < 0 ? ": " : " (there are none)", r < 0 ? tls_strerror(r).s : "");
 				return -1;
 			}
 		} else {
@@ -717,7 +737,7 @@ static int tls_setup_cred(struct tls_state *st, const struct tls_conf *c, enum o
 			r = gnutls_certificate_set_x509_trust_file(st->cred, c->trust_file, GNUTLS_X509_FMT_PEM);
 			if (r <= 0) {
 				snprintf(err, errlen, "tls_trust_file %s: %s", c->trust_file,
-					 r < 0 ? gnutls_strerror(r) : "no PEM certificates in it");
+					 r < 0 ? tls_strerror(r).s : "no PEM certificates in it");
 				return -1;
 			}
 		}
@@ -728,7 +748,7 @@ static int tls_setup_cred(struct tls_state *st, const struct tls_conf *c, enum o
 			}
 			r = gnutls_certificate_set_x509_crl_file(st->cred, c->crl_file, GNUTLS_X509_FMT_PEM);
 			if (r < 0) {
-				snprintf(err, errlen, "tls_crl_file %s: %s", c->crl_file, gnutls_strerror(r));
+				snprintf(err, errlen, "tls_crl_file %s: %s", c->crl_file, tls_strerror(r).s);
 				return -1;
 			}
 		}
@@ -753,7 +773,7 @@ static int tls_setup_cred(struct tls_state *st, const struct tls_conf *c, enum o
 			snprintf(err, errlen, "cannot use tls_cert_file %s with tls_key_file %s: %s",
 				 c->cert_file, c->key_file,
 				 r == GNUTLS_E_CERTIFICATE_KEY_MISMATCH ? "the key does not belong to the certificate"
-				 : gnutls_strerror(r));
+				 : tls_strerror(r).s);
 			return -1;
 		}
 	}
@@ -770,7 +790,7 @@ static int tls_setup_session(struct tls_state *st, const struct tls_conf *c, enu
 	*fail = OUTCOME_SOFTWARE;
 	if ((r = gnutls_init(&st->s, GNUTLS_CLIENT | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL)) < 0) {
 		st->s = NULL;
-		snprintf(err, errlen, "cannot set up TLS: %s", gnutls_strerror(r));
+		snprintf(err, errlen, "cannot set up TLS: %s", tls_strerror(r).s);
 		return -1;
 	}
 	gnutls_session_set_ptr(st->s, st);
@@ -779,27 +799,30 @@ static int tls_setup_session(struct tls_state *st, const struct tls_conf *c, enu
 		if (r < 0) {
 			st->prio = NULL;
 			*fail = OUTCOME_CONFIG;
-			snprintf(err, errlen, "tls_priorities '%s': %s%s%s%s", c->priorities, gnutls_strerror(r),
-				 epos != NULL ? " (at '" : "", epos != NULL ? epos : "", epos != NULL ? "')" : "");
+			if (epos != NULL && r == GNUTLS_E_INVALID_REQUEST)
+				snprintf(err, errlen, "tls_priorities '%s' is not a valid GnuTLS priority string: "
+					 "error at '%s'", c->priorities, epos);
+			else
+				snprintf(err, errlen, "tls_priorities '%s': %s", c->priorities, tls_strerror(r).s);
 			return -1;
 		}
 	} else if (gnutls_priority_init(&st->prio, TLS_DEFAULT_PRIO_SYSTEM, &epos) < 0) {
 		/* No system-wide TLS policy on this machine. */
 		if ((r = gnutls_priority_init(&st->prio, TLS_DEFAULT_PRIO, &epos)) < 0) {
 			st->prio = NULL;
-			snprintf(err, errlen, "cannot set up TLS: %s", gnutls_strerror(r));
+			snprintf(err, errlen, "cannot set up TLS: %s", tls_strerror(r).s);
 			return -1;
 		}
 	}
 	if ((r = gnutls_priority_set(st->s, st->prio)) < 0 ||
 	    (r = gnutls_credentials_set(st->s, GNUTLS_CRD_CERTIFICATE, st->cred)) < 0) {
-		snprintf(err, errlen, "cannot set up TLS: %s", gnutls_strerror(r));
+		snprintf(err, errlen, "cannot set up TLS: %s", tls_strerror(r).s);
 		return -1;
 	}
 	/* RFC 6066 3: no SNI for address literals. */
 	if (!tls_is_ip(c->host) &&
 	    (r = gnutls_server_name_set(st->s, GNUTLS_NAME_DNS, c->host, strlen(c->host))) < 0) {
-		snprintf(err, errlen, "cannot set up TLS for %s: %s", c->host, gnutls_strerror(r));
+		snprintf(err, errlen, "cannot set up TLS for %s: %s", c->host, tls_strerror(r).s);
 		return -1;
 	}
 	if (c->min_dh_prime_bits > 0)
@@ -851,7 +874,7 @@ static void tls_handshake_error(struct tls_state *st, const struct tls_conf *c, 
 	} else if (code == GNUTLS_E_CERTIFICATE_ERROR || code == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR) {
 		*fail = OUTCOME_UNAVAILABLE;
 		snprintf(err, errlen, "the server certificate for %s was refused: %s", c->host,
-			 gnutls_strerror(code));
+			 tls_strerror(code).s);
 	} else {
 		const char *hint = "";
 		switch (code) {
@@ -869,7 +892,7 @@ static void tls_handshake_error(struct tls_state *st, const struct tls_conf *c, 
 			break;
 		}
 		*fail = OUTCOME_PROTOCOL;
-		snprintf(err, errlen, "the TLS handshake with %s failed: %s%s", c->host, gnutls_strerror(code),
+		snprintf(err, errlen, "the TLS handshake with %s failed: %s%s", c->host, tls_strerror(code).s,
 			 hint);
 	}
 }
