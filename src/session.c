@@ -133,7 +133,9 @@ static int session_wait(struct session *s, short want, bool read_too, long deadl
 		if (session_read_some(s) != 0)
 			return -1;
 	}
-	return (pfd.revents & (want | POLLHUP | POLLERR)) ? 1 : 0;
+	/* TLS may need the other direction to finish: whatever it asked for
+	 * being ready means try again. */
+	return (pfd.revents & (transport_events(&s->tr, want) | POLLHUP | POLLERR)) ? 1 : 0;
 }
 
 /* Write LEN bytes of BUF completely before DEADLINE. READ_TOO: also take

@@ -44,6 +44,7 @@ struct tls_state {
 	size_t nfirst;
 	int net_errno;                       /* errno of the last failed recv/send, or 0 */
 	short read_wait, write_wait;         /* poll events a blocked read/write waits for, or 0 */
+	bool broken;                         /* a fatal error ended the session: do not cache it */
 };
 
 static const struct transport_ops tls_ops;
@@ -70,7 +71,7 @@ static struct tls_text tls_strerror(int code)
 	n = strlen(m.s);
 	while (n > 0 && (m.s[n - 1] == '.' || m.s[n - 1] == ' '))
 		m.s[--n] = '\0';
-	if (m.s[0] >= 'A' && m.s[0] <= 'Z' && m.s[1] >= 'a' && m.s[1] <= 'z')
+	if (m.s[0] >= 'A' && m.s[0] <= 'Z' && (m.s[1] == ' ' || (m.s[1] >= 'a' && m.s[1] <= 'z')))
 		m.s[0] = (char)(m.s[0] - 'A' + 'a');
 	return m;
 }
@@ -241,7 +242,7 @@ static void tls_names(gnutls_x509_crt_t crt, bool with_ip, char *out, size_t out
 		const char *show = NULL;
 		int type = gnutls_x509_crt_get_subject_alt_name(crt, i, name, &size, NULL);
 
-		if (type == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+		if (type < 0 && type != GNUTLS_E_SHORT_MEMORY_BUFFER)
 			break;
 		if (type == GNUTLS_SAN_DNSNAME) {
 			name[size < sizeof name ? size : sizeof name - 1] = '\0';
@@ -319,14 +320,14 @@ static void tls_explain(struct tls_state *st, gnutls_x509_crt_t crt, unsigned st
 		tls_dn(crt, true, a, sizeof a);
 		tls_dn(crt, false, b, sizeof b);
 		if (strcmp(a, b) == 0)
-			snprintf(e, el, "the server certificate for %s is self-signed (%s); set tls_trust_file "
+			snprintf(e, el, "the server certificate for %s is self-signed (%.120s); set tls_trust_file "
 				 "to it, or pin it with tls_fingerprint %s", h, a, sha256);
 		else
-			snprintf(e, el, "the server certificate for %s is signed by an unknown authority (%s); "
+			snprintf(e, el, "the server certificate for %s is signed by an unknown authority (%.120s); "
 				 "set tls_trust_file to its CA, or pin it with tls_fingerprint %s", h, a, sha256);
 	} else if (status & GNUTLS_CERT_SIGNER_NOT_CA) {
 		tls_dn(crt, true, a, sizeof a);
-		snprintf(e, el, "the server certificate for %s is signed by %s, which is not a certificate "
+		snprintf(e, el, "the server certificate for %s is signed by %.200s, which is not a certificate "
 			 "authority", h, a);
 	} else if (status & GNUTLS_CERT_EXPIRED) {
 		time_t t = gnutls_x509_crt_get_expiration_time(crt);
@@ -346,7 +347,7 @@ static void tls_explain(struct tls_state *st, gnutls_x509_crt_t crt, unsigned st
 		snprintf(e, el, "the server certificate for %s is signed with an insecure algorithm", h);
 	} else if (status & GNUTLS_CERT_UNEXPECTED_OWNER) {
 		tls_names(crt, true, a, sizeof a);
-		snprintf(e, el, "the server certificate is for %s, not %s; set tls_host_override if you "
+		snprintf(e, el, "the server certificate is for %.250s, not %s; set tls_host_override if you "
 			 "connect by address", a, vname);
 		owner_told = true;
 	} else {
@@ -361,7 +362,7 @@ static void tls_explain(struct tls_state *st, gnutls_x509_crt_t crt, unsigned st
 	if ((status & GNUTLS_CERT_UNEXPECTED_OWNER) && !owner_told) {
 		size_t o = strlen(e);
 		tls_names(crt, true, a, sizeof a);
-		snprintf(e + o, el - o, "; also, it is for %s, not %s", a, vname);
+		snprintf(e + o, el - o, "; also, it is for %.200s, not %s", a, vname);
 	}
 }
 
@@ -436,8 +437,9 @@ static void tls_cache_key(const struct tls_conf *c, char out[65])
 {
 	char buf[4096];
 	unsigned char d[32];
-	int n = snprintf(buf, sizeof buf, "%s\n%s\n%s\n%s\n%d\n%s\n%s\n", c->host, tls_verify_name(c),
+	int n = snprintf(buf, sizeof buf, "%s\n%s\n%s\n%s\n%s\n%d\n%s\n%s\n", c->host, tls_verify_name(c),
 			 c->trust_file != NULL ? c->trust_file : "system",
+			 c->crl_file != NULL ? c->crl_file : "",
 			 c->fingerprint != NULL ? c->fingerprint : "", c->certcheck ? 1 : 0,
 			 c->cert_file != NULL ? c->cert_file : "", c->key_file != NULL ? c->key_file : "");
 	size_t i;
@@ -514,7 +516,8 @@ static void tls_cache_save(struct tls_state *st)
 	char hdr[sizeof TLS_CACHE_MAGIC + 66];
 	char *tmp = NULL;
 	size_t tl;
-	int fd = -1;
+	bool ok;
+	int fd;
 
 	if (st->cache_file == NULL || st->cache_key[0] == '\0')
 		return;
@@ -529,23 +532,16 @@ static void tls_cache_save(struct tls_state *st)
 	tl = strlen(st->cache_file) + 8;
 	tmp = xmalloc(tl);
 	snprintf(tmp, tl, "%s.XXXXXX", st->cache_file);
-	if ((fd = mkstemp(tmp)) < 0)
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0)
 		goto out;
 	snprintf(hdr, sizeof hdr, "%s%s\n", TLS_CACHE_MAGIC, st->cache_key);
-	if (fchmod(fd, 0600) != 0 || tls_write_all(fd, hdr, strlen(hdr)) != 0 ||
-	    tls_write_all(fd, d.data, d.size) != 0 || close(fd) != 0) {
-		fd = -1;
-		unlink(tmp);
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, st->cache_file) != 0)
+	ok = fchmod(fd, 0600) == 0 && tls_write_all(fd, hdr, strlen(hdr)) == 0 &&
+	     tls_write_all(fd, d.data, d.size) == 0;
+	if (close(fd) != 0)
+		ok = false;
+	if (!ok || rename(tmp, st->cache_file) != 0)
 		unlink(tmp);
 out:
-	if (fd >= 0) {
-		close(fd);
-		unlink(tmp);
-	}
 	free(tmp);
 	if (d.data != NULL) {
 		explicit_bzero(d.data, d.size);
@@ -598,6 +594,7 @@ static ssize_t tls_io_error(struct transport *t, struct tls_state *st, ssize_t c
 {
 	int e = (int)code;
 
+	st->broken = true;
 	if (e == GNUTLS_E_PREMATURE_TERMINATION) {
 		t->fail = OUTCOME_TEMPFAIL;
 		snprintf(t->err, sizeof t->err, "the server at %s closed the connection without ending "
@@ -680,9 +677,11 @@ static void tls_close(struct transport *t)
 	struct tls_state *st = t->impl;
 
 	if (st != NULL) {
-		tls_cache_save(st);
-		/* Best effort: one non-blocking try at close_notify. */
-		(void)gnutls_bye(st->s, GNUTLS_SHUT_WR);
+		if (!st->broken) {
+			tls_cache_save(st);
+			/* Best effort: one non-blocking try at close_notify. */
+			(void)gnutls_bye(st->s, GNUTLS_SHUT_WR);
+		}
 		tls_free(st);
 	}
 	t->impl = NULL;

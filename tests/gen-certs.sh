@@ -16,23 +16,46 @@ if [ $# -ne 1 ]; then
 	exit 64
 fi
 dir=$1
-if [ -f "$dir/ca.pem" ] && [ "$dir/ca.pem" -nt "$0" ]; then
-	exit 0
-fi
+# DIR/ca.pem exists and is newer than this script (find -newer: POSIX).
+fresh() {
+	[ -f "$dir/ca.pem" ] && [ -n "$(find "$dir/ca.pem" -newer "$0" 2>/dev/null)" ]
+}
+fresh && exit 0
 command -v certtool >/dev/null 2>&1 || {
 	echo "$0: certtool not found (Debian package gnutls-bin)" >&2
 	exit 77
 }
 
 mkdir -p "$dir"
-# Build in a private directory and move the files into place, ca.pem last,
-# so a parallel run never sees half-written certificates.
+# One writer at a time (parallel test runs): a lock directory, taken over
+# when a killed run left it behind.
+tries=0
+until mkdir "$dir/.lock" 2>/dev/null; do
+	tries=$((tries + 1))
+	if [ "$tries" -ge 10 ]; then
+		rm -rf "$dir/.lock"
+		tries=0
+	fi
+	sleep 1
+done
+tmp=
+trap 'rm -rf "$tmp" "$dir/.lock"' EXIT
+trap 'exit 1' INT TERM
+fresh && exit 0
 tmp=$(mktemp -d "$dir/.gen.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT INT TERM
+
+# certtool is chatty on success: show what it said only when it fails.
+ct() {
+	certtool "$@" >"$tmp/log" 2>&1 || {
+		cat "$tmp/log" >&2
+		echo "$0: certtool $* failed" >&2
+		exit 1
+	}
+}
 
 key() {
-	certtool --generate-privkey --key-type=ecdsa --curve=secp256r1 \
-		--outfile "$tmp/$1" >/dev/null 2>&1
+	ct --generate-privkey --key-type=ecdsa --curve=secp256r1 \
+		--outfile "$tmp/$1"
 }
 
 # sign NAME TEMPLATE-LINES: a leaf NAME.pem with key NAME-key.pem, signed by the CA.
@@ -41,16 +64,16 @@ sign() {
 	shift
 	key "$name-key.pem"
 	printf '%s\n' "$@" >"$tmp/$name.tmpl"
-	certtool --generate-certificate --load-privkey "$tmp/$name-key.pem" \
+	ct --generate-certificate --load-privkey "$tmp/$name-key.pem" \
 		--load-ca-certificate "$tmp/ca.pem" --load-ca-privkey "$tmp/ca-key.pem" \
-		--template "$tmp/$name.tmpl" --outfile "$tmp/$name.pem" >/dev/null 2>&1
+		--template "$tmp/$name.tmpl" --outfile "$tmp/$name.pem"
 }
 
 key ca-key.pem
 printf '%s\n' 'cn = "kurier test CA"' 'organization = "kurier tests"' 'serial = 1' \
 	'expiration_days = 3650' 'ca' 'cert_signing_key' 'crl_signing_key' >"$tmp/ca.tmpl"
-certtool --generate-self-signed --load-privkey "$tmp/ca-key.pem" --template "$tmp/ca.tmpl" \
-	--outfile "$tmp/ca.pem" >/dev/null 2>&1
+ct --generate-self-signed --load-privkey "$tmp/ca-key.pem" --template "$tmp/ca.tmpl" \
+	--outfile "$tmp/ca.pem"
 
 sign good 'cn = "localhost"' 'serial = 2' 'expiration_days = 3650' \
 	'dns_name = "localhost"' 'ip_address = "127.0.0.1"' 'ip_address = "::1"' \
@@ -67,8 +90,8 @@ key selfsigned-key.pem
 printf '%s\n' 'cn = "localhost"' 'serial = 6' 'expiration_days = 3650' \
 	'dns_name = "localhost"' 'ip_address = "127.0.0.1"' 'tls_www_server' 'signing_key' \
 	>"$tmp/selfsigned.tmpl"
-certtool --generate-self-signed --load-privkey "$tmp/selfsigned-key.pem" \
-	--template "$tmp/selfsigned.tmpl" --outfile "$tmp/selfsigned.pem" >/dev/null 2>&1
+ct --generate-self-signed --load-privkey "$tmp/selfsigned-key.pem" \
+	--template "$tmp/selfsigned.tmpl" --outfile "$tmp/selfsigned.pem"
 
 for f in good wrongname expired selfsigned client; do
 	mv -f "$tmp/$f-key.pem" "$tmp/$f.pem" "$dir/"

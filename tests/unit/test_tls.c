@@ -49,6 +49,7 @@ struct srv {
 	bool want_client_cert;
 	pid_t pid;
 	char port[16];
+	bool raw_echo;          /* after the greeting, echo bytes as they are */
 };
 
 static long now_ms(void)
@@ -120,7 +121,20 @@ static void srv_tls_conn(const struct srv *sv, int fd, gnutls_certificate_creden
 			gnutls_x509_crt_deinit(crt);
 		}
 	}
-	snprintf(buf, sizeof buf, "220 sni=%s cn=%s\r\n", sni, cn);
+	{
+		/* The server's view of the channel binding, for the client to
+		 * compare with its own. */
+		gnutls_datum_t cb = { NULL, 0 };
+		char hex[200] = "-";
+		size_t i;
+		if (gnutls_session_channel_binding(s, gnutls_protocol_get_version(s) == GNUTLS_TLS1_3
+						      ? GNUTLS_CB_TLS_EXPORTER : GNUTLS_CB_TLS_UNIQUE, &cb) == 0) {
+			for (i = 0; i < cb.size && 2 * i + 2 < sizeof hex; i++)
+				snprintf(hex + 2 * i, 3, "%02x", cb.data[i]);
+			gnutls_free(cb.data);
+		}
+		snprintf(buf, sizeof buf, "220 sni=%s cn=%s cb=%s\r\n", sni, cn, hex);
+	}
 	if (gnutls_record_send(s, buf, strlen(buf)) < 0)
 		goto out;
 	for (;;) {
@@ -130,6 +144,11 @@ static void srv_tls_conn(const struct srv *sv, int fd, gnutls_certificate_creden
 			continue;
 		if (k <= 0)
 			break;
+		if (sv->raw_echo) {
+			if (gnutls_record_send(s, buf, (size_t)k) < 0)
+				break;
+			continue;
+		}
 		snprintf(line, sizeof line, "250 %.*s", (int)k, buf);
 		if (gnutls_record_send(s, line, strlen(line)) < 0)
 			break;
@@ -299,6 +318,35 @@ static void write_str(struct transport *t, const char *s)
 	}
 }
 
+static void expect_in(const char *msg, const char *part)
+{
+	if (strstr(msg, part) == NULL)
+		fail_msg("'%s' is not in the message '%s'", part, msg);
+}
+
+/* The greeting's "sni=... cn=..." part is WANT. */
+static void expect_greeting(const char *greet, const char *want)
+{
+	const char *cb = strstr(greet, " cb=");
+	size_t n = strlen(want);
+
+	if (strncmp(greet, "220 ", 4) != 0 || cb == NULL || (size_t)(cb - greet - 4) != n ||
+	    strncmp(greet + 4, want, n) != 0)
+		fail_msg("greeting '%s', expected '220 %s cb=...'", greet, want);
+}
+
+/* The greeting says the server's channel binding is CB (LEN bytes). */
+static void expect_same_binding(const char *greet, const unsigned char *cb, size_t len)
+{
+	char hex[200] = "";
+	size_t i;
+
+	for (i = 0; i < len && 2 * i + 2 < sizeof hex; i++)
+		snprintf(hex + 2 * i, 3, "%02x", cb[i]);
+	expect_in(greet, hex);
+	assert_true(strlen(hex) == 2 * len);
+}
+
 /* Greeting, one line each way. Returns the greeting in GREET. */
 static void converse(struct transport *t, char *greet, size_t len)
 {
@@ -309,12 +357,6 @@ static void converse(struct transport *t, char *greet, size_t len)
 	write_str(t, "EHLO client.example\r\n");
 	read_line(t, line, sizeof line);
 	assert_string_equal(line, "250 EHLO client.example\r\n");
-}
-
-static void expect_in(const char *msg, const char *part)
-{
-	if (strstr(msg, part) == NULL)
-		fail_msg("'%s' is not in the message '%s'", part, msg);
 }
 
 static void fingerprint_of(const char *cert, gnutls_digest_algorithm_t alg, char *out, size_t len)
@@ -338,7 +380,7 @@ static void fingerprint_of(const char *cert, gnutls_digest_algorithm_t alg, char
 static void expect_refusal(enum srv_mode mode, const char *cert, const struct tls_conf *c,
 			   long timeout_ms, enum outcome want, char *err)
 {
-	struct srv sv = { mode, cert, NULL, 1, false, 0, "" };
+	struct srv sv = { .mode = mode, .cert = cert };
 	struct transport t;
 	enum outcome fail;
 
@@ -358,7 +400,7 @@ static void expect_refusal(enum srv_mode mode, const char *cert, const struct tl
 
 static void test_good_certificate(void **state)
 {
-	struct srv sv = { SRV_TLS, "good.pem", NULL, 1, false, 0, "" };
+	struct srv sv = { .mode = SRV_TLS, .cert = "good.pem" };
 	struct tls_conf c = conf_for("localhost");
 	struct transport t;
 	struct tls_info info;
@@ -383,12 +425,13 @@ static void test_good_certificate(void **state)
 	expect_in(info.not_after, " UTC");
 	assert_false(info.resumed);
 	converse(&t, greet, sizeof greet);
-	assert_string_equal(greet, "220 sni=localhost cn=-\r\n");
+	expect_greeting(greet, "sni=localhost cn=-");
 
-	/* TLS 1.3: tls-exporter, 32 bytes; no tls-unique. */
+	/* TLS 1.3: tls-exporter, 32 bytes, as the server sees it; no tls-unique. */
 	assert_string_equal(tls_channel_binding_type(&t), "tls-exporter");
 	assert_int_equal(tls_channel_binding(&t, "tls-exporter", &cb, &cblen), 0);
 	assert_int_equal(cblen, 32);
+	expect_same_binding(greet, cb, cblen);
 	free(cb);
 	assert_int_equal(tls_channel_binding(&t, "tls-unique", &cb, &cblen), -1);
 	assert_null(cb);
@@ -399,7 +442,7 @@ static void test_good_certificate(void **state)
 
 static void test_ip_literal(void **state)
 {
-	struct srv sv = { SRV_TLS, "good.pem", NULL, 1, false, 0, "" };
+	struct srv sv = { .mode = SRV_TLS, .cert = "good.pem" };
 	struct tls_conf c = conf_for("127.0.0.1");
 	struct transport t;
 	enum outcome fail;
@@ -410,7 +453,7 @@ static void test_ip_literal(void **state)
 	if (start(&sv, &c, 5000, &t, &fail, err) != 0)
 		fail_msg("tls_start: %s", err);
 	converse(&t, greet, sizeof greet);
-	assert_string_equal(greet, "220 sni=- cn=-\r\n");
+	expect_greeting(greet, "sni=- cn=-");
 	transport_close(&t);
 	srv_wait(&sv);
 }
@@ -428,7 +471,7 @@ static void test_wrong_name(void **state)
 
 static void test_host_override(void **state)
 {
-	struct srv sv = { SRV_TLS, "wrongname.pem", NULL, 1, false, 0, "" };
+	struct srv sv = { .mode = SRV_TLS, .cert = "wrongname.pem" };
 	struct tls_conf c = conf_for("localhost");
 	struct transport t;
 	enum outcome fail;
@@ -439,7 +482,7 @@ static void test_host_override(void **state)
 	if (start(&sv, &c, 5000, &t, &fail, err) != 0)
 		fail_msg("tls_start: %s", err);
 	converse(&t, greet, sizeof greet);
-	assert_string_equal(greet, "220 sni=localhost cn=-\r\n");
+	expect_greeting(greet, "sni=localhost cn=-");
 	transport_close(&t);
 	srv_wait(&sv);
 }
@@ -480,7 +523,7 @@ static void test_unknown_authority(void **state)
 
 static void pinned(const char *cert, const char *pin)
 {
-	struct srv sv = { SRV_TLS, cert, NULL, 1, false, 0, "" };
+	struct srv sv = { .mode = SRV_TLS, .cert = cert };
 	struct tls_conf c = conf_for("localhost");
 	struct transport t;
 	enum outcome fail;
@@ -535,7 +578,7 @@ static void test_pin_mismatch(void **state)
 
 static void test_certcheck_off(void **state)
 {
-	struct srv sv = { SRV_TLS, "selfsigned.pem", NULL, 1, false, 0, "" };
+	struct srv sv = { .mode = SRV_TLS, .cert = "selfsigned.pem" };
 	struct tls_conf c = conf_for("wrong.example");
 	struct transport t;
 	enum outcome fail;
@@ -594,7 +637,7 @@ static void test_server_resets_mid_handshake(void **state)
 
 static void test_tls12_channel_binding(void **state)
 {
-	struct srv sv = { SRV_TLS, "good.pem", "NORMAL:-VERS-ALL:+VERS-TLS1.2", 1, false, 0, "" };
+	struct srv sv = { .mode = SRV_TLS, .cert = "good.pem", .prio = "NORMAL:-VERS-ALL:+VERS-TLS1.2" };
 	struct tls_conf c = conf_for("localhost");
 	struct transport t;
 	struct tls_info info;
@@ -608,17 +651,67 @@ static void test_tls12_channel_binding(void **state)
 		fail_msg("tls_start: %s", err);
 	assert_int_equal(tls_get_info(&t, &info), 0);
 	assert_string_equal(info.version, "TLS1.2");
+	converse(&t, greet, sizeof greet);
 	assert_string_equal(tls_channel_binding_type(&t), "tls-unique");
 	assert_int_equal(tls_channel_binding(&t, "tls-unique", &cb, &cblen), 0);
 	assert_int_equal(cblen, 12); /* the client's Finished verify_data */
+	expect_same_binding(greet, cb, cblen);
 	free(cb);
 	cb = NULL;
 	assert_int_equal(tls_channel_binding(&t, "tls-exporter", &cb, &cblen), -1);
 	assert_null(cb);
 	assert_int_equal(tls_channel_binding(&t, "tls-server-end-point", &cb, &cblen), -1);
-	converse(&t, greet, sizeof greet);
 	transport_close(&t);
 	srv_wait(&sv);
+}
+
+static void test_bulk_both_ways(void **state)
+{
+	struct srv sv = { .mode = SRV_TLS, .cert = "good.pem", .raw_echo = true };
+	struct tls_conf c = conf_for("localhost");
+	struct transport t;
+	enum outcome fail;
+	char err[KURIER_ERRLEN], greet[512];
+	size_t total = 4 << 20, sent = 0, got = 0, i;
+	unsigned char *out = malloc(total), *in = malloc(total);
+
+	/* More than the socket buffers hold: the echo must be read while the
+	 * writes block, as the session does with pipelined commands. */
+	assert_non_null(out);
+	assert_non_null(in);
+	for (i = 0; i < total; i++)
+		out[i] = (unsigned char)(i * 7 + i / 4093);
+	srv_start(&sv);
+	if (start(&sv, &c, 5000, &t, &fail, err) != 0)
+		fail_msg("tls_start: %s", err);
+	read_line(&t, greet, sizeof greet);
+	while (got < total) {
+		struct pollfd pfd = { t.fd, transport_events(&t, POLLIN), 0 };
+		ssize_t n;
+
+		if (sent < total) {
+			n = transport_write(&t, out + sent, total - sent > 100000 ? 100000 : total - sent);
+			if (n > 0)
+				sent += (size_t)n;
+			else if (n != TR_AGAIN)
+				fail_msg("write: %s", t.err);
+			else
+				pfd.events |= transport_events(&t, POLLOUT);
+		}
+		if (!transport_pending(&t))
+			assert_true(poll(&pfd, 1, 3000) > 0);
+		n = transport_read(&t, in + got, total - got);
+		if (n > 0)
+			got += (size_t)n;
+		else if (n != TR_AGAIN)
+			fail_msg("read: %zd %s", n, t.err);
+	}
+	assert_int_equal(sent, total);
+	assert_memory_equal(in, out, total);
+	transport_close(&t);
+	srv_wait(&sv);
+	free(in);
+	free(out);
 }
 
 static void test_tls12_refused_by_default_priorities(void **state)
@@ -627,7 +720,7 @@ static void test_tls12_refused_by_default_priorities(void **state)
 	char err[KURIER_ERRLEN];
 
 	/* A server that only speaks TLS 1.1: kurier's minimum is 1.2. */
-	struct srv sv = { SRV_TLS, "good.pem", "NORMAL:-VERS-ALL:+VERS-TLS1.1", 1, false, 0, "" };
+	struct srv sv = { .mode = SRV_TLS, .cert = "good.pem", .prio = "NORMAL:-VERS-ALL:+VERS-TLS1.1" };
 	struct transport t;
 	enum outcome fail;
 
@@ -661,7 +754,7 @@ static bool cached_conn(const struct srv *sv, const struct tls_conf *c0, const c
 
 static void resumption(const char *prio, const char *file)
 {
-	struct srv sv = { SRV_TLS, "good.pem", prio, 4, false, 0, "" };
+	struct srv sv = { .mode = SRV_TLS, .cert = "good.pem", .prio = prio, .conns = 4 };
 	struct tls_conf c = conf_for("localhost"), other = conf_for("localhost");
 	char cf[256];
 	struct stat sb;
@@ -680,6 +773,51 @@ static void resumption(const char *prio, const char *file)
 	srv_wait(&sv);
 }
 
+static void write_file(const char *path, const void *data, size_t len, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, len), (ssize_t)len);
+	fchmod(fd, mode);
+	close(fd);
+}
+
+static void copy_file(const char *from, const char *to)
+{
+	gnutls_datum_t d = { NULL, 0 };
+	assert_int_equal(gnutls_load_file(from, &d), 0);
+	write_file(to, d.data, d.size, 0644);
+	gnutls_free(d.data);
+}
+
+static void test_resumed_session_is_verified_again(void **state)
+{
+	struct srv sv = { .mode = SRV_TLS, .cert = "good.pem", .conns = 2 };
+	struct tls_conf c = conf_for("localhost");
+	struct transport t;
+	enum outcome fail;
+	char cf[256], trust[256], err[KURIER_ERRLEN];
+	struct stat sb;
+
+	snprintf(cf, sizeof cf, "%s/reverify.cache", cache_dir);
+	snprintf(trust, sizeof trust, "%s/trust.pem", cache_dir);
+	copy_file(certpath("ca.pem"), trust);
+	c.trust_file = trust;
+	srv_start(&sv);
+	assert_false(cached_conn(&sv, &c, cf));
+	/* The same settings, but the CA is no longer trusted: the resumed
+	 * session's certificate is refused and the cache dropped. */
+	copy_file(certpath("selfsigned.pem"), trust);
+	c.cache_file = cf;
+	assert_int_equal(start(&sv, &c, 5000, &t, &fail, err), -1);
+	assert_int_equal(fail, OUTCOME_UNAVAILABLE);
+	print_message("    outcome %d: %s\n", (int)fail, err);
+	expect_in(err, "unknown authority");
+	assert_int_equal(stat(cf, &sb), -1);
+	transport_close(&t);
+	srv_wait(&sv);
+}
+
 static void test_resumption_tls13(void **state)
 {
 	resumption(NULL, "tls13.cache");
@@ -690,18 +828,10 @@ static void test_resumption_tls12(void **state)
 	resumption("NORMAL:-VERS-ALL:+VERS-TLS1.2", "tls12.cache");
 }
 
-static void write_file(const char *path, const void *data, size_t len, mode_t mode)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, data, len), (ssize_t)len);
-	fchmod(fd, mode);
-	close(fd);
-}
 
 static void test_corrupt_cache(void **state)
 {
-	struct srv sv = { SRV_TLS, "good.pem", NULL, 4, false, 0, "" };
+	struct srv sv = { .mode = SRV_TLS, .cert = "good.pem", .conns = 4 };
 	struct tls_conf c = conf_for("localhost");
 	char cf[256], buf[8192];
 	struct stat sb;
@@ -732,7 +862,7 @@ static void test_corrupt_cache(void **state)
 
 static void test_client_certificate(void **state)
 {
-	struct srv sv = { SRV_TLS, "good.pem", NULL, 1, true, 0, "" };
+	struct srv sv = { .mode = SRV_TLS, .cert = "good.pem", .want_client_cert = true };
 	struct tls_conf c = conf_for("localhost");
 	struct transport t;
 	enum outcome fail;
@@ -744,14 +874,14 @@ static void test_client_certificate(void **state)
 	if (start(&sv, &c, 5000, &t, &fail, err) != 0)
 		fail_msg("tls_start: %s", err);
 	converse(&t, greet, sizeof greet);
-	assert_string_equal(greet, "220 sni=localhost cn=alice\r\n");
+	expect_greeting(greet, "sni=localhost cn=alice");
 	transport_close(&t);
 	srv_wait(&sv);
 }
 
 static void test_missing_client_certificate(void **state)
 {
-	struct srv sv = { SRV_TLS, "good.pem", NULL, 1, true, 0, "" };
+	struct srv sv = { .mode = SRV_TLS, .cert = "good.pem", .want_client_cert = true };
 	struct tls_conf c = conf_for("localhost");
 	struct transport t;
 	enum outcome fail;
@@ -824,7 +954,8 @@ static void test_config_errors(void **state)
 	config_error(&c, "tls_fingerprint");
 }
 
-static int setup(void **state)
+/* Make the certificates; returns the script's exit status. */
+static int make_certs(void)
 {
 	const char *top = getenv("top_srcdir");
 	char script[1024];
@@ -837,13 +968,14 @@ static int setup(void **state)
 		execlp("sh", "sh", script, CERT_DIR, (char *)NULL);
 		_exit(127);
 	}
-	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		fprintf(stderr, "cannot make the test certificates with %s\n", script);
-		return -1;
-	}
-	if (mkdtemp(cache_dir) == NULL)
-		return -1;
-	return 0;
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return 1;
+	return WEXITSTATUS(status);
+}
+
+static int setup(void **state)
+{
+	return mkdtemp(cache_dir) != NULL ? 0 : -1;
 }
 
 static int teardown(void **state)
@@ -880,13 +1012,25 @@ int main(void)
 		cmocka_unit_test(test_server_resets_mid_handshake),
 		cmocka_unit_test(test_tls12_channel_binding),
 		cmocka_unit_test(test_tls12_refused_by_default_priorities),
+		cmocka_unit_test(test_bulk_both_ways),
 		cmocka_unit_test(test_resumption_tls13),
 		cmocka_unit_test(test_resumption_tls12),
 		cmocka_unit_test(test_corrupt_cache),
+		cmocka_unit_test(test_resumed_session_is_verified_again),
 		cmocka_unit_test(test_client_certificate),
 		cmocka_unit_test(test_missing_client_certificate),
 		cmocka_unit_test(test_config_errors),
 	};
 
+	int r = make_certs();
+
+	if (r == 77) {
+		fprintf(stderr, "test_tls: skipped: certtool is not installed\n");
+		return 77;
+	}
+	if (r != 0) {
+		fprintf(stderr, "test_tls: cannot make the test certificates (tests/gen-certs.sh: %d)\n", r);
+		return 99;
+	}
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
