@@ -276,7 +276,7 @@ static void session_report(const struct session *s, const struct smtp_result *r)
 			snprintf(what, sizeof what, "%s", r->text);
 		diag_error("%s: %s: %s%s", host, r->command != NULL ? r->command : "STARTTLS", what,
 			   r->outcome == OUTCOME_TEMPFAIL ? "; try again later" : "");
-		if (r->outcome != OUTCOME_TEMPFAIL)
+		if (r->outcome == OUTCOME_UNAVAILABLE)
 			diag_error("account '%s' in %s requires TLS and kurier never sends without it; set "
 				   "'tls_starttls off' if the server does TLS on connect (port 465), or "
 				   "'tls off' to send in clear on a trusted network",

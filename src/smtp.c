@@ -717,11 +717,11 @@ void smtp_feed(struct smtp *s, const char *buf, size_t len)
 		 * (CVE-2011-0411) and catches servers that talk out of turn. */
 		if (s->pend_len == 0 && s->phase != PH_DONE && s->phase != PH_ABORT &&
 		    s->phase != PH_CANCEL && (len > 0 || reply_parser_busy(&s->parser))) {
-			smtp_abort(s, OUTCOME_PROTOCOL, STEP_OTHER, "");
-			free(s->res.text);
-			s->res.text = xstrdup(s->phase == PH_TLS
-				? "the server sent data after its STARTTLS reply and before the TLS handshake (possible injection attack)"
-				: "the server sent data before the client's next command");
+			bool tls = s->phase == PH_TLS;
+			smtp_abort(s, OUTCOME_PROTOCOL, tls ? STEP_STARTTLS : STEP_OTHER,
+				   tls ? "the server sent data after its STARTTLS reply and before the TLS "
+					 "handshake (possible injection attack)"
+				       : "the server sent data before the client's next command");
 			return;
 		}
 	}

@@ -26,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "msa-tls.h"
+
 #define MSA_HOSTNAME "msa.test"
 #define MSA_LINE_MAX 4096       /* longest command line, CRLF not counted */
 #define MSA_FLUSH_AT 4096       /* pending reply bytes that force a write */
@@ -507,7 +509,9 @@ static const struct script_dir *script_find(const struct script *sc, unsigned lo
  * (>0 bytes, 0 end of stream, -1 with errno, EAGAIN when it would block). */
 struct conn {
 	int fd;
-	void *tls; /* the TLS layer's session; NULL while plain */
+	struct msa_tls *tls;           /* the TLS layer's session; NULL while plain */
+	struct msa_tls_creds *creds;   /* --tls-cert given: TLS can start */
+	char tls_err[256];             /* why the handshake failed */
 	ssize_t (*read)(struct conn *c, void *p, size_t n);
 	ssize_t (*write)(struct conn *c, const void *p, size_t n);
 	size_t (*pending)(struct conn *c); /* bytes readable without touching fd */
@@ -535,10 +539,11 @@ static void conn_plain_shutdown(struct conn *c)
 	shutdown(c->fd, SHUT_WR);
 }
 
-static void conn_init_plain(struct conn *c, int fd)
+static void conn_init_plain(struct conn *c, int fd, struct msa_tls_creds *creds)
 {
-	*c = (struct conn){ .fd = fd, .read = conn_plain_read, .write = conn_plain_write,
-			    .pending = conn_plain_pending, .shutdown = conn_plain_shutdown };
+	*c = (struct conn){ .fd = fd, .creds = creds, .read = conn_plain_read,
+			    .write = conn_plain_write, .pending = conn_plain_pending,
+			    .shutdown = conn_plain_shutdown };
 }
 
 static ssize_t conn_read(struct conn *c, void *p, size_t n)
@@ -578,14 +583,44 @@ static int conn_wait(struct conn *c, short events, int64_t until)
 	}
 }
 
-/* Switch c to TLS after a 220 reply to STARTTLS. This is where the GnuTLS
- * layer slots in: do the server handshake on c->fd, then set c->tls and
- * c->read/write/pending/shutdown. Until then there is no TLS: -1. */
+static ssize_t conn_tls_read(struct conn *c, void *p, size_t n)
+{
+	return msa_tls_read(c->tls, p, n);
+}
+
+static ssize_t conn_tls_write(struct conn *c, const void *p, size_t n)
+{
+	return msa_tls_write(c->tls, p, n);
+}
+
+static size_t conn_tls_pending(struct conn *c)
+{
+	return msa_tls_pending(c->tls);
+}
+
+static void conn_tls_shutdown(struct conn *c)
+{
+	msa_tls_bye(c->tls);
+	shutdown(c->fd, SHUT_WR);
+}
+
+/* Switch c to TLS (after a 220 reply to STARTTLS, or on connect with
+ * --implicit-tls): the server handshake on c->fd, then the TLS functions.
+ * -1 with c->tls_err when there are no credentials or the handshake fails. */
 static int conn_starttls(struct conn *c)
 {
-	(void)c;
-	errno = ENOTSUP;
-	return -1;
+	if (c->creds == NULL) {
+		snprintf(c->tls_err, sizeof c->tls_err, "this test MSA was started without --tls-cert");
+		return -1;
+	}
+	c->tls = msa_tls_accept(c->creds, c->fd, 5000, c->tls_err, sizeof c->tls_err);
+	if (c->tls == NULL)
+		return -1;
+	c->read = conn_tls_read;
+	c->write = conn_tls_write;
+	c->pending = conn_tls_pending;
+	c->shutdown = conn_tls_shutdown;
+	return 0;
 }
 
 /* ---- sessions ----------------------------------------------------------- */
@@ -597,6 +632,8 @@ struct msa {
 	unsigned long sessions;
 	int64_t deadline; /* end of --lifetime, msa_now_ms() clock */
 	int listen_fd;
+	struct msa_tls_creds *tls; /* --tls-cert and --tls-key loaded */
+	bool implicit_tls;         /* --implicit-tls: TLS from the first byte */
 	bool expired;     /* the lifetime ended */
 	bool failed;      /* a record file could not be written */
 	struct script script;
@@ -761,8 +798,16 @@ static void sess_finish(struct session *s, enum sess_end why)
 	}
 }
 
+/* Close the data file; how is "" at the end of data, else why it was cut
+ * short, and then bytes held back as a possible terminator were data. */
 static void sess_data_close(struct session *s, const char *how)
 {
+	if (*how) {
+		size_t held = s->dstate == DS_DOT ? 1 : s->dstate == DS_DOTCR ? 2 : 0;
+		fwrite(".\r", 1, held, s->data);
+		s->data_bytes += held;
+		s->state = SS_COMMAND;
+	}
 	fprintf(s->transcript, "C: <%llu bytes of data>%s\n", s->data_bytes, how);
 	rec_close(s, &s->data, "the data file");
 }
@@ -772,12 +817,7 @@ static void sess_client_gone(struct session *s)
 {
 	size_t avail = s->in_len - s->in_off;
 	if (s->state == SS_DATA) {
-		/* Bytes held back as a possible terminator were data after all. */
-		size_t held = s->dstate == DS_DOT ? 1 : s->dstate == DS_DOTCR ? 2 : 0;
-		fwrite(".\r", 1, held, s->data);
-		s->data_bytes += held;
 		sess_data_close(s, " (no end of data)");
-		s->state = SS_COMMAND;
 	} else if (s->state == SS_COMMAND && avail > 0) {
 		size_t n = avail > MSA_LINE_MAX ? MSA_LINE_MAX : avail;
 		rec_client(s, s->in + s->in_off, n);
@@ -931,11 +971,17 @@ static void sess_ehlo_reply(struct session *s, const char *line, size_t n, struc
 			caplen[ncaps++] = d->arg_len;
 		}
 	}
-	if (!scripted)
+	if (!scripted) {
 		for (ncaps = 0; ncaps < sizeof msa_default_caps / sizeof msa_default_caps[0]; ncaps++) {
 			caps[ncaps] = msa_default_caps[ncaps];
 			caplen[ncaps] = strlen(msa_default_caps[ncaps]);
 		}
+		/* RFC 3207: STARTTLS is offered only before TLS. */
+		if (s->conn.creds != NULL && s->conn.tls == NULL) {
+			caps[ncaps] = "STARTTLS";
+			caplen[ncaps++] = 8;
+		}
+	}
 	if (ncaps == 0) {
 		buf_adds(b, "250 " MSA_HOSTNAME "\r\n");
 		return;
@@ -990,7 +1036,14 @@ static void sess_default_reply(struct session *s, enum verb_id id, const char *l
 	case V_RSET:
 	case V_NOOP: buf_adds(b, "250 2.0.0 ok\r\n"); break;
 	case V_QUIT: buf_adds(b, "221 2.0.0 bye\r\n"); break;
-	case V_STARTTLS: buf_adds(b, "454 4.7.0 TLS not available\r\n"); break;
+	case V_STARTTLS:
+		if (s->conn.creds == NULL)
+			buf_adds(b, "454 4.7.0 TLS not available\r\n");
+		else if (s->conn.tls != NULL)
+			buf_adds(b, "503 5.5.1 TLS already active\r\n");
+		else
+			buf_adds(b, "220 2.0.0 ready to start TLS\r\n");
+		break;
 	case V_OTHER: buf_adds(b, "500 5.5.2 unrecognised command\r\n"); break;
 	}
 }
@@ -1008,6 +1061,20 @@ static void sess_data_begin(struct session *s)
 	s->data_bytes = 0;
 }
 
+/* N.tls: what the handshake negotiated, for tests to assert on. */
+static void sess_tls_record(struct session *s)
+{
+	char d[512];
+	FILE *f = rec_open(s, "tls", 0, _IOLBF);
+
+	msa_tls_describe(s->conn.tls, d, sizeof d);
+	rec_note(s, "TLS: %s", d);
+	if (f != NULL) {
+		fprintf(f, "%s\n", d);
+		rec_close(s, &f, "tls");
+	}
+}
+
 static void sess_starttls(struct session *s)
 {
 	sess_flush(s);
@@ -1017,11 +1084,11 @@ static void sess_starttls(struct session *s)
 		rec_note(s, "the client sent %zu bytes after STARTTLS before the handshake",
 			 s->in_len - s->in_off);
 	if (conn_starttls(&s->conn) != 0) {
-		rec_note(s, "STARTTLS answered 220 by the script, but this test MSA has no TLS layer; "
-			    "closing");
+		rec_note(s, "STARTTLS: %s; closing", s->conn.tls_err);
 		sess_finish(s, SE_SERVER_CLOSED);
 		return;
 	}
+	sess_tls_record(s);
 	/* RFC 3207: forget everything said before the handshake. */
 	s->in_off = s->in_len;
 	sess_reset_transaction(s);
@@ -1337,6 +1404,8 @@ static void sess_close(struct session *s)
 		if (ignored)
 			rec_note(s, "%llu bytes from the client after the close ignored", ignored);
 	}
+	msa_tls_free(s->conn.tls);
+	s->conn.tls = NULL;
 	close(s->conn.fd);
 	s->conn.fd = -1;
 }
@@ -1344,7 +1413,7 @@ static void sess_close(struct session *s)
 static void sess_run(struct msa *m, int fd, unsigned long number, const char *peer)
 {
 	struct session s = { .msa = m, .number = number };
-	conn_init_plain(&s.conn, fd);
+	conn_init_plain(&s.conn, fd, m->tls);
 	s.in = malloc(MSA_INBUF_SIZE);
 	s.counts = calloc(m->script.nslots + 1, sizeof *s.counts);
 	if (!s.in || !s.counts)
@@ -1354,8 +1423,17 @@ static void sess_run(struct msa *m, int fd, unsigned long number, const char *pe
 	s.transcript = rec_open(&s, "transcript", 0, _IOLBF);
 	if (s.client && s.groups && s.transcript) {
 		rec_note(&s, "session %lu, client %s", number, peer);
+		if (m->implicit_tls) {
+			if (conn_starttls(&s.conn) != 0) {
+				rec_note(&s, "implicit TLS: %s; closing", s.conn.tls_err);
+				sess_finish(&s, SE_SERVER_CLOSED);
+			} else {
+				sess_tls_record(&s);
+			}
+		}
 		buf_adds(&s.verb, "CONNECT");
-		sess_event(&s, SK_CONNECT, V_CONNECT, "", 0);
+		if (s.end == SE_NONE)
+			sess_event(&s, SK_CONNECT, V_CONNECT, "", 0);
 		while (s.end == SE_NONE) {
 			if (sess_step(&s))
 				continue;
@@ -1504,7 +1582,9 @@ static void msa_serve(struct msa *m)
 static void msa_usage(FILE *f)
 {
 	fputs("usage: msa --dir DIR [--script FILE] [--listen ADDR] [--sessions N] "
-	      "[--lifetime SECONDS]\n",
+	      "[--lifetime SECONDS]\n"
+	      "           [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM] [--tls-priorities P]\n"
+	      "            [--implicit-tls]]\n",
 	      f);
 }
 
@@ -1516,11 +1596,17 @@ int main(int argc, char **argv)
 		{ "listen", required_argument, NULL, 'l' },
 		{ "sessions", required_argument, NULL, 'n' },
 		{ "lifetime", required_argument, NULL, 't' },
+		{ "tls-cert", required_argument, NULL, 'c' },
+		{ "tls-key", required_argument, NULL, 'k' },
+		{ "tls-client-ca", required_argument, NULL, 'a' },
+		{ "tls-priorities", required_argument, NULL, 'p' },
+		{ "implicit-tls", no_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct msa m = { .listen_addr = "127.0.0.1", .sessions = 1, .listen_fd = -1 };
 	double lifetime = 30;
+	struct msa_tls_conf tc = { NULL, NULL, NULL, NULL };
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -1545,6 +1631,11 @@ int main(int argc, char **argv)
 			}
 			break;
 		}
+		case 'c': tc.cert = optarg; break;
+		case 'k': tc.key = optarg; break;
+		case 'a': tc.client_ca = optarg; break;
+		case 'p': tc.priorities = optarg; break;
+		case 'i': m.implicit_tls = true; break;
 		case 'h': msa_usage(stdout); return 0;
 		default: msa_usage(stderr); return 2;
 		}
@@ -1554,6 +1645,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	m.deadline = msa_now_ms() + (int64_t)(lifetime * 1000);
+	if ((tc.cert != NULL) != (tc.key != NULL) || (m.implicit_tls && tc.cert == NULL)) {
+		fprintf(stderr, "msa: --tls-cert and --tls-key go together; --implicit-tls needs them\n");
+		return 2;
+	}
+	if (tc.cert != NULL && (m.tls = msa_tls_creds_new(&tc)) == NULL)
+		return 2;
 
 	struct sigaction sa = { .sa_handler = SIG_IGN };
 	sigemptyset(&sa.sa_mask);
@@ -1575,6 +1672,7 @@ int main(int argc, char **argv)
 	}
 	if (m.listen_fd >= 0)
 		close(m.listen_fd);
+	msa_tls_creds_free(m.tls);
 	script_free(&m.script);
 	return rc;
 }

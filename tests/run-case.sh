@@ -24,11 +24,27 @@ awk -v dir="$tmp/sec" '
 	/^--- [a-z0-9-]+$/ { f = dir "/" $2; printf "" > f; next }
 	f != "" { print > f }' "$case_file"
 has() { [ -f "$tmp/sec/$1" ]; }
+fp() { # fp HASH NAME: the certificate's fingerprint as AB:CD:...
+	certtool --fingerprint --hash="$1" --infile="$certs/$2.pem" | tr a-f A-F | sed 's/../&:/g; s/:$//'
+}
 subst() { # substitute placeholders in a section file, print the result
-	sed -e "s|@PORT@|${port:-1}|g" -e "s|@DIR@|$tmp|g" -e "s|@HOME@|$tmp/home|g" -e "s|@SYSCONFDIR@|${SYSCONFDIR:-/etc}|g" "$tmp/sec/$1"
+	local f="$tmp/sec/$1" name
+	for name in good selfsigned wrongname expired; do
+		if grep -q "@SHA256:$name@\|@SHA1:$name@" "$f"; then
+			sed -i -e "s|@SHA256:$name@|$(fp sha256 "$name")|g" -e "s|@SHA1:$name@|$(fp sha1 "$name")|g" "$f"
+		fi
+	done
+	sed -e "s|@PORT@|${port:-1}|g" -e "s|@DIR@|$tmp|g" -e "s|@HOME@|$tmp/home|g" -e "s|@SYSCONFDIR@|${SYSCONFDIR:-/etc}|g" -e "s|@CERTS@|$certs|g" "$tmp/sec/$1"
 }
 
 title=$(sed -n 's/^# //p;q' "$case_file")
+
+# Throw-away certificates (tests/gen-certs.sh), made once per build tree.
+certs=${CERTS_DIR:-$PWD/tests/certs}
+if grep -q '@CERTS@\|^--- tls$' "$case_file"; then
+	sh "${top_srcdir:-.}/tests/gen-certs.sh" "$certs" >/dev/null ||
+		{ echo "HARD ERROR: cannot make test certificates"; status=99; exit 99; }
+fi
 echo "case: $title"
 
 port=""
@@ -39,8 +55,16 @@ if ! has no-server; then
 	has sessions && sessions=$(cat "$tmp/sec/sessions")
 	listen=127.0.0.1
 	has listen && listen=$(cat "$tmp/sec/listen")
+	tlsopts=()
+	if has tls; then
+		# "starttls|implicit CERT [client-ca]": the MSA's TLS with certs/CERT.pem
+		read -r tls_mode tls_cert tls_client <"$tmp/sec/tls"
+		tlsopts=(--tls-cert "$certs/$tls_cert.pem" --tls-key "$certs/$tls_cert-key.pem")
+		[ "$tls_mode" = implicit ] && tlsopts+=(--implicit-tls)
+		[ "${tls_client:-}" = client-ca ] && tlsopts+=(--tls-client-ca "$certs/ca.pem")
+	fi
 	"$MSA" --dir "$tmp/msa" --script "$script" --listen "$listen" --sessions "$sessions" \
-		--lifetime 60 2>"$tmp/msa.stderr" &
+		--lifetime 60 "${tlsopts[@]}" 2>"$tmp/msa.stderr" &
 	msa_pid=$!
 	for _ in $(seq 1 200); do
 		[ -s "$tmp/msa/port" ] && break
@@ -144,6 +168,14 @@ if has expect-client; then
 	subst expect-client >"$tmp/expect-client"
 	[ -f "$tmp/msa/1.client" ] || : >"$tmp/msa/1.client"
 	check "client commands" "$tmp/expect-client" "$tmp/msa/1.client"
+fi
+if has expect-tls; then
+	[ -f "$tmp/msa/1.tls" ] || : >"$tmp/msa/1.tls"
+	# The cipher text varies with the library build; compare the fields asked for.
+	while read -r field; do
+		if grep -q -- "$field" "$tmp/msa/1.tls"; then echo "ok: server TLS record has $field"; else
+			echo "FAIL: server TLS record lacks $field: $(cat "$tmp/msa/1.tls")"; fail=1; fi
+	done <"$tmp/sec/expect-tls"
 fi
 if has expect-groups; then
 	[ -f "$tmp/msa/1.groups" ] || : >"$tmp/msa/1.groups"
