@@ -7,6 +7,8 @@
 #   expired.pem expired-key.pem        localhost, expired in 2001 (signed by the CA)
 #   selfsigned.pem selfsigned-key.pem  localhost, self-signed
 #   client.pem client-key.pem          TLS client certificate for CN alice (signed by the CA)
+#   idn.pem idn-key.pem                xn--bcher-kva.example, the A-label of
+#                                      bücher.example (signed by the CA)
 # Keys are ECDSA P-256, so this takes well under a second. Does nothing when
 # DIR/ca.pem exists and is newer than this script.
 set -eu
@@ -85,6 +87,8 @@ sign expired 'cn = "localhost"' 'serial = 4' \
 	'dns_name = "localhost"' 'ip_address = "127.0.0.1"' 'tls_www_server' 'signing_key'
 sign client 'cn = "alice"' 'serial = 5' 'expiration_days = 3650' \
 	'tls_www_client' 'signing_key'
+sign idn 'cn = "xn--bcher-kva.example"' 'serial = 7' 'expiration_days = 3650' \
+	'dns_name = "xn--bcher-kva.example"' 'tls_www_server' 'signing_key'
 
 key selfsigned-key.pem
 printf '%s\n' 'cn = "localhost"' 'serial = 6' 'expiration_days = 3650' \
@@ -93,7 +97,7 @@ printf '%s\n' 'cn = "localhost"' 'serial = 6' 'expiration_days = 3650' \
 ct --generate-self-signed --load-privkey "$tmp/selfsigned-key.pem" \
 	--template "$tmp/selfsigned.tmpl" --outfile "$tmp/selfsigned.pem"
 
-for f in good wrongname expired selfsigned client; do
+for f in good wrongname expired selfsigned client idn; do
 	mv -f "$tmp/$f-key.pem" "$tmp/$f.pem" "$dir/"
 done
 mv -f "$tmp/ca-key.pem" "$dir/"
