@@ -106,9 +106,9 @@ _kurier()
 			${words[${#words[@]}-1]} != *=* ]]; then
 			words[${#words[@]}-1]+='='
 			((i == COMP_CWORD)) && split=1
-			if ((i + 1 == COMP_CWORD)); then
+			if ((i + 1 <= COMP_CWORD)); then
 				words[${#words[@]}-1]+=${COMP_WORDS[i + 1]}
-				split=1
+				((i + 1 == COMP_CWORD)) && split=1
 				((i++))
 			fi
 		else
