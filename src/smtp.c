@@ -268,6 +268,35 @@ static bool smtp_is_ascii(const char *s)
 	return true;
 }
 
+/* What the server has said it cannot take is not sent at all: record the
+ * bad-input outcome and QUIT. Returns true when ENV is refused. */
+static bool smtp_refused_envelope(struct smtp *s, const struct smtp_envelope *env)
+{
+	char t[160];
+	const char *why = NULL;
+
+	if (env->nrcpt == 0) {
+		why = "no recipients";
+	} else if ((s->caps.flags & CAP_SIZE) && s->caps.size_max > 0 && env->size > s->caps.size_max) {
+		/* RFC 1870 section 6 */
+		snprintf(t, sizeof t, "the message is %llu bytes but the server accepts at most %llu",
+			 (unsigned long long)env->size, (unsigned long long)s->caps.size_max);
+		why = t;
+	} else if (env->eightbit && !(s->caps.flags & CAP_8BITMIME)) {
+		/* RFC 6152: 8-bit data only to a server that offers 8BITMIME */
+		why = "the message contains 8-bit octets but the server does not offer 8BITMIME";
+	} else if (env->eightbit && env->body == SMTP_BODY_7BIT) {
+		why = "-B7BIT was given but the message contains 8-bit octets";
+	} else if (env->smtputf8 && !(s->caps.flags & CAP_SMTPUTF8)) {
+		why = "the message needs SMTPUTF8 (non-ASCII addresses) but the server does not offer it";
+	}
+	if (why == NULL)
+		return false;
+	smtp_record(s, OUTCOME_DATAERR, STEP_MAIL, NULL, NULL, why);
+	smtp_cancel(s);
+	return true;
+}
+
 void smtp_begin(struct smtp *s, const struct smtp_envelope *env)
 {
 	struct smtp_buf mp = { 0 };
@@ -283,40 +312,8 @@ void smtp_begin(struct smtp *s, const struct smtp_envelope *env)
 	s->rcpt_params = xcalloc(env->nrcpt, sizeof *s->rcpt_params);
 	for (i = 0; i < env->nrcpt; i++)
 		s->rcpt[i] = xstrdup(env->rcpt[i]);
-	if (env->nrcpt == 0) {
-		smtp_record(s, OUTCOME_DATAERR, STEP_MAIL, NULL, NULL, "no recipients");
-		smtp_cancel(s);
+	if (smtp_refused_envelope(s, env))
 		return;
-	}
-
-	/* RFC 1870 section 6: do not send what the server said it cannot take. */
-	if ((s->caps.flags & CAP_SIZE) && s->caps.size_max > 0 && env->size > s->caps.size_max) {
-		char t[160];
-		snprintf(t, sizeof t, "the message is %llu bytes but the server accepts at most %llu",
-			 (unsigned long long)env->size, (unsigned long long)s->caps.size_max);
-		smtp_record(s, OUTCOME_DATAERR, STEP_MAIL, NULL, NULL, t);
-		smtp_cancel(s);
-		return;
-	}
-	/* RFC 6152: 8-bit data only to a server that offers 8BITMIME. */
-	if (env->eightbit && !(s->caps.flags & CAP_8BITMIME)) {
-		smtp_record(s, OUTCOME_DATAERR, STEP_MAIL, NULL, NULL,
-			    "the message contains 8-bit octets but the server does not offer 8BITMIME");
-		smtp_cancel(s);
-		return;
-	}
-	if (env->eightbit && env->body == SMTP_BODY_7BIT) {
-		smtp_record(s, OUTCOME_DATAERR, STEP_MAIL, NULL, NULL,
-			    "-B7BIT was given but the message contains 8-bit octets");
-		smtp_cancel(s);
-		return;
-	}
-	if (env->smtputf8 && !(s->caps.flags & CAP_SMTPUTF8)) {
-		smtp_record(s, OUTCOME_DATAERR, STEP_MAIL, NULL, NULL,
-			    "the message needs SMTPUTF8 (non-ASCII addresses) but the server does not offer it");
-		smtp_cancel(s);
-		return;
-	}
 
 	buf_add(&mp, "", 0);
 	if (s->caps.flags & CAP_SIZE) {
