@@ -6,7 +6,8 @@ set -eu
 cd "$(dirname "$0")"
 
 PACKAGES="gcc make autoconf automake pkg-config libc6-dev libgnutls28-dev \
-libgsasl-dev libidn2-dev libcmocka-dev gnutls-bin ca-certificates time"
+libgsasl-dev libidn2-dev libcmocka-dev gnutls-bin ca-certificates time \
+bash-completion zsh fish mandoc man-db"
 
 missing=""
 for p in $PACKAGES; do

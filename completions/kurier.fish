@@ -1,0 +1,132 @@
+# fish completion for kurier(1), the sendmail-compatible submission client.
+# Installed into fish's vendor_completions.d.
+#
+# Offered: every option that means something to kurier. The options kurier
+# accepts and ignores for sendmail compatibility (-oem -oep -odi -odb -o*
+# -em -ep -U -G -n -L -h -O) are understood when walking the command line
+# but never offered.
+
+# Walks the command line before the cursor the way src/cli.c does: prints
+# the value given with -C or --file (if any), and fails once the options
+# have ended (at "--" or at the first recipient).
+function __kurier_walk
+    set -l tokens (commandline -opc)
+    set -e tokens[1]
+    set -l file
+    set -l open 0
+    while set -q tokens[1]
+        set -l t $tokens[1]
+        set -e tokens[1]
+        switch $t
+            case --
+                set open 1
+                break
+            case -C --file
+                if set -q tokens[1]
+                    set file $tokens[1]
+                    set -e tokens[1]
+                end
+            case '--file=*'
+                set file (string replace -- --file= '' "$t")
+            case --account --from
+                set -e tokens[1]
+            case '--*'
+            case -
+                set open 1 # a lone '-' is a recipient
+                break
+            case '-*'
+                set -l n (string length -- "$t")
+                for i in (seq 2 $n)
+                    set -l c (string sub -s $i -l 1 -- "$t")
+                    if contains -- $c f r F a C X N R V B L h O
+                        set -l rest (string sub -s (math $i + 1) -- "$t")
+                        if test -z "$rest"; and set -q tokens[1]
+                            set rest $tokens[1]
+                            set -e tokens[1]
+                        end
+                        test "$c" = C; and set file $rest
+                        break
+                    end
+                    contains -- $c b o e; and break
+                end
+            case '*'
+                set open 1 # the first recipient ends the options
+                break
+        end
+    end
+    echo $file
+    return $open
+end
+
+# True while options may still be given.
+function __kurier_options_open
+    __kurier_walk >/dev/null
+end
+
+# The file kurier would read: the one given with -C or --file, else the
+# first that exists of $XDG_CONFIG_HOME/kurier/config, ~/.kurierrc and
+# ~/.msmtprc.
+function __kurier_config_file
+    set -l file (__kurier_walk)
+    if test -n "$file"
+        string replace -r -- '^~(?=/|$)' "$HOME" "$file"
+        return
+    end
+    set -l xdg $XDG_CONFIG_HOME
+    test -n "$xdg"; or set xdg $HOME/.config
+    for f in $xdg/kurier/config $HOME/.kurierrc $HOME/.msmtprc
+        if test -f $f
+            echo $f
+            return
+        end
+    end
+end
+
+# The NAME of every "account NAME [: PARENT...]" line, sorted.
+function __kurier_accounts
+    set -l file (__kurier_config_file)
+    test -n "$file" -a -r "$file" -a ! -d "$file"; or return
+    string replace -r -- '\r$' '' <$file |
+        string match -r -g -- '^[ \t]*account[ \t]+([^: \t]+)[ \t]*(?::|$)' |
+        sort -u
+end
+
+# -N: "never" alone, or a comma list of failure, delay and success.
+function __kurier_notify
+    set -l cur (commandline -ct)
+    set -l head (string replace -r -- '[^,]*$' '' "$cur")
+    set head (string replace -r -- '^-N' '' "$head")
+    if test -z "$head"
+        echo never
+    else if string match -q -- '*never*' "$head"
+        return
+    end
+    for w in failure delay success
+        string match -q -- "*,$w,*" ",$head"; or echo "$head$w"
+    end
+end
+
+complete -c kurier -f
+complete -c kurier -n __kurier_options_open -s t -d 'Take recipients from To/Cc/Bcc (or Resent-*)'
+complete -c kurier -n __kurier_options_open -s f -x -d 'Envelope sender (<> for the null sender)'
+complete -c kurier -n __kurier_options_open -s r -x -d 'Envelope sender (<> for the null sender)'
+complete -c kurier -n __kurier_options_open -l from -x -d 'Envelope sender (<> for the null sender)'
+complete -c kurier -n __kurier_options_open -l read-envelope-from -d 'Envelope sender from the From header'
+complete -c kurier -n __kurier_options_open -s F -x -d 'Full name of the sender'
+complete -c kurier -n __kurier_options_open -s i -d "A line with a single '.' does not end the input"
+complete -c kurier -n __kurier_options_open -o oi -d "A line with a single '.' does not end the input"
+complete -c kurier -n __kurier_options_open -s N -x -a '(__kurier_notify)' -d 'DSN: never, or failure,delay,success'
+complete -c kurier -n __kurier_options_open -s R -x -a 'hdrs full' -d 'DSN: hdrs or full'
+complete -c kurier -n __kurier_options_open -s V -x -d 'DSN envelope identifier'
+complete -c kurier -n __kurier_options_open -o B8BITMIME -d 'Declare the body 8BITMIME'
+complete -c kurier -n __kurier_options_open -o B7BIT -d 'Declare the body 7BIT'
+complete -c kurier -n __kurier_options_open -s a -l account -x -a '(__kurier_accounts)' -d 'Use account NAME'
+complete -c kurier -n __kurier_options_open -s C -l file -r -F -d 'Read the configuration from FILE'
+complete -c kurier -n __kurier_options_open -s v -d 'Verbose (repeat for more)'
+complete -c kurier -n __kurier_options_open -s X -r -F -d 'Write a protocol transcript to FILE'
+complete -c kurier -n __kurier_options_open -l debug -d 'Protocol transcript on standard error'
+complete -c kurier -n __kurier_options_open -o bm -d 'Deliver a message (the default)'
+complete -c kurier -n __kurier_options_open -l pretend -d 'Print the resolved account and exit'
+complete -c kurier -n __kurier_options_open -l serverinfo -d "Print the server's greeting and capabilities"
+complete -c kurier -n __kurier_options_open -l help -d 'Print the help'
+complete -c kurier -n __kurier_options_open -l version -d 'Print the version and the libraries in use'
