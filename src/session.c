@@ -282,9 +282,12 @@ static void session_report(const struct session *s, const struct smtp_result *r)
 				   "'tls off' to send in clear on a trusted network",
 				   s->conf->account, s->conf->config_path);
 	}
+	else if (r->code != 0 && r->command == NULL)
+		diag_error("%s: %d%s%s %s; %s", host, r->code, r->enh[0] ? " " : "", r->enh, r->text,
+			   session_hint(r));
 	else if (r->code != 0)
-		diag_error("%s: %s: %d%s%s %s; %s", host, r->command != NULL ? r->command : "?", r->code,
-			   r->enh[0] ? " " : "", r->enh, r->text, session_hint(r));
+		diag_error("%s: %s: %d%s%s %s; %s", host, r->command, r->code, r->enh[0] ? " " : "",
+			   r->enh, r->text, session_hint(r));
 	else if (r->command != NULL)
 		diag_error("%s: %s: %s; %s", host, r->command, r->text, session_hint(r));
 	else

@@ -548,6 +548,12 @@ static void smtp_on_reply(struct smtp *s, const struct reply *r)
 		s->res.text = smtp_strf("unexpected reply '%s' when no command was pending", t);
 		return;
 	}
+	if (s->handed == 0 && r->code == 421) {
+		/* RFC 5321 3.8: a server may announce its shutdown at any time. */
+		smtp_record(s, OUTCOME_TEMPFAIL, STEP_OTHER, NULL, r, NULL);
+		smtp_set_phase(s, PH_ABORT);
+		return;
+	}
 	if (s->handed == 0) {
 		/* A reply to a command the server cannot have seen yet. */
 		char t[600];

@@ -223,6 +223,19 @@ static void test_data_after_reply_is_protocol_error(void **state)
 	smtp_free(s);
 }
 
+static void test_421_out_of_turn_is_tempfail(void **state)
+{
+	struct smtp_params p = { "c", false, false };
+	struct smtp *s = smtp_new(&p);
+	(void)state;
+
+	feed(s, "220 hi\r\n421 4.3.2 shutting down now\r\n");
+	assert_int_equal(smtp_next(s), SMTP_ABORT);
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_TEMPFAIL);
+	assert_int_equal(smtp_result(s)->code, 421);
+	smtp_free(s);
+}
+
 static void test_starttls_injection(void **state)
 {
 	struct smtp_params p = { "c", true, false };
@@ -351,6 +364,7 @@ int main(void)
 		cmocka_unit_test(test_greeting_refused),
 		cmocka_unit_test(test_421_ends),
 		cmocka_unit_test(test_data_after_reply_is_protocol_error),
+		cmocka_unit_test(test_421_out_of_turn_is_tempfail),
 		cmocka_unit_test(test_starttls_injection),
 		cmocka_unit_test(test_starttls_not_offered),
 		cmocka_unit_test(test_dsn_parameters),
