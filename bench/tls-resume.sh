@@ -18,7 +18,8 @@ pid=$!
 while [ ! -s "$dir/msa/port" ]; do sleep 0.05; done
 cat >"$dir/config" <<CONF
 account default
-host localhost
+host 127.0.0.1
+tls_host_override localhost
 port $(cat "$dir/msa/port")
 from bench@example.org
 tls_trust_file $dir/certs/ca.pem

@@ -22,7 +22,7 @@ cat >"$dir/config" <<CONF
 # throw-away account for the demo: the test MSA on loopback, STARTTLS
 # verified against the demo's own CA
 account demo
-host localhost
+host 127.0.0.1
 port $port
 tls on
 tls_trust_file $dir/certs/ca.pem
@@ -31,7 +31,7 @@ account default : demo
 CONF
 chmod 600 "$dir/config"
 
-echo "== test MSA listening on localhost port $port (STARTTLS, certificate from a throw-away CA)"
+echo "== test MSA listening on 127.0.0.1 port $port (STARTTLS, certificate from a throw-away CA)"
 echo "== kurier -C $dir/config -v friend@example.org"
 printf 'From: Demo <demo@kurier.example>\nTo: friend@example.org\nSubject: kurier demo\n\nHello from kurier.\n' |
 	XDG_CACHE_HOME="$dir/cache" "$kurier" -C "$dir/config" -v friend@example.org
