@@ -6,6 +6,7 @@
 #include <gsasl.h>
 #include <idn2.h>
 #include <pwd.h>
+#include <strings.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -340,6 +341,61 @@ static void tls_setup_free(struct tls_setup *ts)
 	free(ts->cache);
 }
 
+/* Whether and how to authenticate, and the secret: password, then
+ * passwordeval, then ~/.netrc, then a prompt on the terminal. */
+static enum outcome auth_setup(const struct cfg_file *cf, const struct cfg_account *a,
+			       const char **mode, char **secret)
+{
+	const char *v = a->val[CFG_AUTH], *user = a->val[CFG_USER], *host = a->val[CFG_HOST];
+	char err[KURIER_ERRLEN], path[4096];
+	int r;
+
+	*mode = NULL;
+	/* A configured user means the credentials are meant to be used. */
+	if ((v == NULL && user != NULL && *user != '\0') || (v != NULL && strcasecmp(v, "on") == 0))
+		*mode = "ON";
+	else if (v != NULL && strcasecmp(v, "off") != 0)
+		*mode = v;
+	if (*mode == NULL)
+		return OUTCOME_OK;
+	if (user == NULL || *user == '\0') {
+		diag_error("%s:%u: account '%s' has auth %s but no user; add 'user NAME'", cf->path,
+			   a->line[CFG_AUTH], a->name, v);
+		return OUTCOME_CONFIG;
+	}
+	if (strcasecmp(*mode, "EXTERNAL") == 0 || strcasecmp(*mode, "GSSAPI") == 0)
+		return OUTCOME_OK; /* the certificate or the Kerberos ticket is the credential */
+	if (a->val[CFG_PASSWORD] != NULL) {
+		*secret = xstrdup(a->val[CFG_PASSWORD]);
+		return OUTCOME_OK;
+	}
+	if (a->val[CFG_PASSWORDEVAL] != NULL) {
+		if (secret_eval(a->val[CFG_PASSWORDEVAL], secret, err, sizeof err) != 0) {
+			diag_error("%s:%u: %s; fix the command or the passwordeval line", cf->path,
+				   a->line[CFG_PASSWORDEVAL], err);
+			return OUTCOME_CONFIG;
+		}
+		return OUTCOME_OK;
+	}
+	snprintf(path, sizeof path, "%s/.netrc", home_dir());
+	r = secret_netrc(path, host, user, secret, err, sizeof err);
+	if (r < 0) {
+		diag_error("%s", err);
+		return OUTCOME_CONFIG;
+	}
+	if (r == 0)
+		return OUTCOME_OK;
+	{
+		char prompt[600];
+		snprintf(prompt, sizeof prompt, "password for %s at %s: ", user, host);
+		if (secret_prompt(prompt, secret) == 0)
+			return OUTCOME_OK;
+	}
+	diag_error("%s: account '%s' has no password for %s: add password or passwordeval, "
+		   "a line in ~/.netrc, or run kurier from a terminal to be asked", cf->path, a->name, user);
+	return OUTCOME_CONFIG;
+}
+
 int main(int argc, char **argv)
 {
 	struct request req;
@@ -352,6 +408,7 @@ int main(int argc, char **argv)
 	struct tls_setup ts;
 	char err[KURIER_ERRLEN], ehlo[256];
 	char *from = NULL, *secret = NULL;
+	const char *auth_mode = NULL;
 	const char *sender_hint = NULL;
 	enum outcome o = OUTCOME_OK;
 	size_t i;
@@ -413,20 +470,8 @@ int main(int argc, char **argv)
 		o = OUTCOME_CONFIG;
 		goto out;
 	}
-	if (acct->val[CFG_AUTH] != NULL && strcmp(acct->val[CFG_AUTH], "off") != 0) {
-		if (acct->val[CFG_PASSWORD] == NULL && acct->val[CFG_PASSWORDEVAL] != NULL &&
-		    secret_eval(acct->val[CFG_PASSWORDEVAL], &secret, err, sizeof err) != 0) {
-			diag_error("%s:%u: %s; fix the command or the passwordeval line", cf.path,
-				   acct->line[CFG_PASSWORDEVAL], err);
-			o = OUTCOME_CONFIG;
-			goto out;
-		}
-		diag_error("%s: account '%s' asks for authentication, which this build of kurier "
-			   "does not provide yet; it never sends without the authentication you asked for",
-			   cf.path, acct->name);
-		o = OUTCOME_CONFIG;
+	if ((o = auth_setup(&cf, acct, &auth_mode, &secret)) != OUTCOME_OK)
 		goto out;
-	}
 
 	if (req.mode == CLI_SEND) {
 		struct smtp_envelope env;
@@ -488,6 +533,9 @@ int main(int argc, char **argv)
 		session_conf_fill(&sc, &cf, acct, ehlo, sizeof ehlo, port, sizeof port);
 		if ((o = tls_setup(&cf, acct, &sc, &ts)) != OUTCOME_OK)
 			goto out;
+		sc.auth = auth_mode;
+		sc.user = acct->val[CFG_USER];
+		sc.secret = secret;
 		o = session_run(&sc, &env, &sp, &d);
 	} else {
 		struct session_conf sc;

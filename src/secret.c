@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -93,4 +95,134 @@ out:
 		free(buf);
 	}
 	return rc;
+}
+
+/* Next netrc token from *P (white space separated; quotes are not part of
+ * the format). Returns its length, 0 at the end. */
+static size_t secret_token(const char **p, const char **tok)
+{
+	const char *s = *p;
+	size_t n = 0;
+
+	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+		s++;
+	*tok = s;
+	while (s[n] != '\0' && s[n] != ' ' && s[n] != '\t' && s[n] != '\n' && s[n] != '\r')
+		n++;
+	*p = s + n;
+	return n;
+}
+
+static bool secret_tok_is(const char *t, size_t n, const char *w)
+{
+	return strlen(w) == n && memcmp(t, w, n) == 0;
+}
+
+int secret_netrc(const char *path, const char *host, const char *user, char **out,
+		 char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 1;
+	struct stat st;
+	char *buf = NULL;
+	const char *p, *t;
+	size_t n, len = 0;
+	bool in_entry = false, host_ok = false, user_ok = false;
+	char *pass = NULL;
+
+	*out = NULL;
+	if (fd < 0)
+		return 1;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > 1048576)
+		goto out;
+	if (st.st_mode & 077) {
+		snprintf(err, errlen, "%s: readable by group or others; run 'chmod 600 %s'", path, path);
+		rc = -1;
+		goto out;
+	}
+	buf = xmalloc((size_t)st.st_size + 1);
+	while (len < (size_t)st.st_size) {
+		ssize_t r = read(fd, buf + len, (size_t)st.st_size - len);
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+	}
+	buf[len] = '\0';
+	p = buf;
+	while ((n = secret_token(&p, &t)) > 0) {
+		if (secret_tok_is(t, n, "machine") || secret_tok_is(t, n, "default")) {
+			if (in_entry && host_ok && user_ok && pass != NULL)
+				break;
+			xfree_secret(pass);
+			pass = NULL;
+			in_entry = true;
+			user_ok = false;
+			if (secret_tok_is(t, n, "default")) {
+				host_ok = true;
+			} else {
+				n = secret_token(&p, &t);
+				host_ok = n > 0 && strlen(host) == n && strncasecmp(t, host, n) == 0;
+			}
+		} else if (secret_tok_is(t, n, "login")) {
+			n = secret_token(&p, &t);
+			user_ok = n > 0 && strlen(user) == n && memcmp(t, user, n) == 0;
+		} else if (secret_tok_is(t, n, "password")) {
+			n = secret_token(&p, &t);
+			xfree_secret(pass);
+			pass = xstrndup(t, n);
+		} else if (secret_tok_is(t, n, "macdef")) {
+			/* a macro runs to the next empty line */
+			const char *e = strstr(p, "\n\n");
+			p = e != NULL ? e : p + strlen(p);
+		}
+	}
+	if (in_entry && host_ok && user_ok && pass != NULL) {
+		*out = pass;
+		pass = NULL;
+		rc = 0;
+	}
+out:
+	xfree_secret(pass);
+	if (buf != NULL) {
+		explicit_bzero(buf, len);
+		free(buf);
+	}
+	close(fd);
+	return rc;
+}
+
+int secret_prompt(const char *prompt, char **out)
+{
+	int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	struct termios old, quiet;
+	char buf[4096];
+	size_t len = 0;
+	bool echo_off;
+
+	*out = NULL;
+	if (fd < 0)
+		return 1;
+	echo_off = tcgetattr(fd, &old) == 0;
+	if (echo_off) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(fd, TCSAFLUSH, &quiet);
+	}
+	if (write(fd, prompt, strlen(prompt)) < 0) {
+		/* the prompt is a courtesy; reading still works */
+	}
+	while (len + 1 < sizeof buf) {
+		ssize_t r = read(fd, buf + len, 1);
+		if (r <= 0 || buf[len] == '\n')
+			break;
+		len++;
+	}
+	if (echo_off)
+		tcsetattr(fd, TCSAFLUSH, &old);
+	if (write(fd, "\n", 1) < 0) {
+		/* as above */
+	}
+	close(fd);
+	*out = xstrndup(buf, len);
+	explicit_bzero(buf, sizeof buf);
+	return 0;
 }

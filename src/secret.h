@@ -12,4 +12,15 @@
  * -1 with ERR naming the command's exit status or signal. */
 int secret_eval(const char *command, char **out, char *err, size_t errlen);
 
+/* The password for USER at HOST from the netrc file PATH ("machine HOST
+ * login USER password P", or a "default" entry). 0 and *OUT, 1 when the
+ * file has no such entry or does not exist, -1 with ERR on a file that
+ * others may read. */
+int secret_netrc(const char *path, const char *host, const char *user, char **out,
+		 char *err, size_t errlen);
+
+/* Ask on the controlling terminal (never on stdin, which carries the
+ * message), without echo. 0 and *OUT, 1 when there is no terminal. */
+int secret_prompt(const char *prompt, char **out);
+
 #endif

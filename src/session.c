@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "common.h"
+#include "auth.h"
 #include "message.h"
 #include "session.h"
 #include "transport.h"
@@ -29,6 +30,8 @@ struct session {
 	long reply_deadline;     /* when the awaited reply must be complete */
 	uint64_t reply_count;    /* smtp_replies() when reply_deadline was set */
 	long overall_deadline;   /* the whole session */
+	struct auth *auth;       /* the mechanism in progress */
+	char auth_mech[64];
 };
 
 static long session_now_ms(void)
@@ -249,6 +252,8 @@ static const char *session_hint(const struct smtp_result *r)
 	return "the message was not sent";
 }
 
+static const char *session_auth_hint(const struct smtp_result *r);
+
 static void session_report(const struct session *s, const struct smtp_result *r)
 {
 	const char *host = s->conf->host;
@@ -264,6 +269,19 @@ static void session_report(const struct session *s, const struct smtp_result *r)
 	if (r->nrejects > 0) {
 		diag_error("%s: message not sent: %zu of %zu recipients rejected", host, r->nrejects,
 			   s->env != NULL ? s->env->nrcpt : 0);
+		return;
+	}
+	if (r->step == STEP_AUTH) {
+		const char *json = s->auth != NULL ? auth_server_error(s->auth) : NULL;
+		char what[600];
+		if (r->code != 0)
+			snprintf(what, sizeof what, "%d%s%s %s", r->code, r->enh[0] ? " " : "", r->enh, r->text);
+		else
+			snprintf(what, sizeof what, "%s", r->text);
+		diag_error("%s: AUTH %s as %s: %s%s%s%s; %s", host, s->auth_mech[0] ? s->auth_mech : "",
+			   s->conf->user != NULL ? s->conf->user : "", what, json ? " (server says: " : "",
+			   json ? json : "", json ? ")" : "",
+			   r->outcome == OUTCOME_UNAVAILABLE ? "the message was not sent" : session_auth_hint(r));
 		return;
 	}
 	if (r->step == STEP_STARTTLS && r->command != NULL && strcmp(r->command, "TLS handshake") == 0)
@@ -320,6 +338,81 @@ static int session_start_tls(struct session *s)
 	return 0;
 }
 
+static bool session_loopback(const char *host)
+{
+	return strcmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 ||
+	       strcmp(host, "::1") == 0;
+}
+
+/* RFC 4954: choose the mechanism and start it. */
+static void session_auth_begin(struct session *s)
+{
+	const struct session_conf *c = s->conf;
+	bool tls = tls_active(&s->tr), secure = tls || session_loopback(c->host);
+	struct auth_binding b = { NULL, NULL, 0 };
+	unsigned char *cb = NULL;
+	size_t cblen = 0;
+	char err[KURIER_ERRLEN], *initial = NULL;
+	struct auth_creds cr = { c->user, c->secret, c->host, c->port, NULL };
+	const char *mech;
+
+	if (tls) {
+		const char *type = tls_channel_binding_type(&s->tr);
+		if (type != NULL && tls_channel_binding(&s->tr, type, &cb, &cblen) == 0) {
+			b.type = type;
+			b.data = cb;
+			b.len = cblen;
+		}
+	}
+	mech = auth_choose(c->auth, smtp_caps(s->smtp)->auth, secure, b.type != NULL, err, sizeof err);
+	if (mech == NULL) {
+		smtp_auth_fail(s->smtp, OUTCOME_UNAVAILABLE, err);
+		goto out;
+	}
+	snprintf(s->auth_mech, sizeof s->auth_mech, "%s", mech);
+	if (auth_mech_sends_secret(mech) && !secure) {
+		snprintf(err, sizeof err, "%s would send the password in clear to %s; use TLS (remove 'tls off')",
+			 mech, c->host);
+		smtp_auth_fail(s->smtp, OUTCOME_CONFIG, err);
+		goto out;
+	}
+	s->auth = auth_new(mech, &cr, &b, err, sizeof err);
+	if (s->auth == NULL || auth_initial(s->auth, &initial, err, sizeof err) != 0) {
+		smtp_auth_fail(s->smtp, OUTCOME_UNAVAILABLE, err);
+		goto out;
+	}
+	diag_note(s->diag, 1, "%s: authenticating as %s with %s", c->host, c->user, mech);
+	smtp_auth_begin(s->smtp, mech, initial, auth_verified(s->auth));
+out:
+	xfree_secret(initial);
+	free(cb);
+}
+
+static void session_auth_step(struct session *s)
+{
+	char err[KURIER_ERRLEN], *out = NULL;
+	enum auth_status st = auth_step(s->auth, smtp_auth_challenge(s->smtp), &out, err, sizeof err);
+
+	if (st == AUTH_ERROR) {
+		smtp_auth_fail(s->smtp, OUTCOME_NOPERM, err);
+		return;
+	}
+	smtp_auth_respond(s->smtp, out, auth_verified(s->auth));
+	xfree_secret(out);
+}
+
+/* What to do about a refused login, for replies users meet often. */
+static const char *session_auth_hint(const struct smtp_result *r)
+{
+	if (r->text != NULL && strstr(r->text, "basic authentication is disabled") != NULL)
+		return "the provider has turned off password logins: use OAuth 2 (auth xoauth2 or oauthbearer with a token from passwordeval)";
+	if (r->text != NULL && strcasestr(r->text, "application-specific password") != NULL)
+		return "the provider wants an app password: create one in the account's security settings and use it as the password";
+	if (r->outcome == OUTCOME_TEMPFAIL)
+		return "try again later";
+	return "check user and password (or the token) in the account";
+}
+
 static void session_print_serverinfo(const struct session *s)
 {
 	const struct caps *c = smtp_caps(s->smtp);
@@ -361,7 +454,8 @@ static void session_print_serverinfo(const struct session *s)
 enum outcome session_run(const struct session_conf *c, const struct smtp_envelope *env,
 			 struct spool *msg, const struct diag *d)
 {
-	struct smtp_params p = { c->ehlo_name, c->tls == SESSION_TLS_STARTTLS, c->serverinfo };
+	struct smtp_params p = { c->ehlo_name, c->tls == SESSION_TLS_STARTTLS, c->serverinfo,
+				 c->auth != NULL && !c->serverinfo };
 	struct session s;
 	enum outcome fail = OUTCOME_OK, o;
 	char err[KURIER_ERRLEN];
@@ -407,6 +501,12 @@ enum outcome session_run(const struct session_conf *c, const struct smtp_envelop
 		case SMTP_SEND_BODY:
 			session_send_body(&s, msg);
 			break;
+		case SMTP_AUTH_BEGIN:
+			session_auth_begin(&s);
+			break;
+		case SMTP_AUTH_STEP:
+			session_auth_step(&s);
+			break;
 		case SMTP_DONE:
 		case SMTP_ABORT:
 			running = false;
@@ -425,6 +525,7 @@ enum outcome session_run(const struct session_conf *c, const struct smtp_envelop
 		diag_warn("%s: the server does not offer DSN; delivery status notification options were dropped",
 			  c->host);
 	transport_close(&s.tr);
+	auth_free(s.auth);
 	smtp_free(s.smtp);
 	free(s.in);
 	free(s.blk);

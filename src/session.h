@@ -25,6 +25,9 @@ struct session_conf {
 		SESSION_TLS_IMPLICIT, /* RFC 8314: TLS from the first byte */
 	} tls;
 	const struct tls_conf *tls_conf; /* when tls is not off */
+	const char *auth;         /* "ON", a mechanism, or NULL: no AUTH */
+	const char *user;         /* authentication identity */
+	const char *secret;       /* password or token; never logged */
 };
 
 /* Submit the spooled message with envelope ENV (NULL for serverinfo).

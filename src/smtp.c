@@ -14,6 +14,7 @@ enum smtp_phase {
 	PH_EHLO,
 	PH_STARTTLS,
 	PH_TLS,
+	PH_AUTH,
 	PH_READY,
 	PH_TRANSACTION,
 	PH_BODY,
@@ -25,7 +26,7 @@ enum smtp_phase {
 };
 
 static const char *const smtp_phase_names[] = {
-	"greeting", "EHLO", "STARTTLS", "TLS handshake", "ready", "MAIL/RCPT/DATA",
+	"greeting", "EHLO", "STARTTLS", "TLS handshake", "AUTH", "ready", "MAIL/RCPT/DATA",
 	"message body", "end of data", "QUIT", "done", "abort",
 };
 _Static_assert(sizeof smtp_phase_names / sizeof smtp_phase_names[0] == PH_COUNT,
@@ -33,7 +34,7 @@ _Static_assert(sizeof smtp_phase_names / sizeof smtp_phase_names[0] == PH_COUNT,
 
 enum smtp_cmd {
 	CMD_GREETING, CMD_EHLO, CMD_HELO, CMD_STARTTLS, CMD_MAIL, CMD_RCPT,
-	CMD_DATA, CMD_EOD, CMD_RSET, CMD_QUIT,
+	CMD_DATA, CMD_EOD, CMD_RSET, CMD_QUIT, CMD_AUTH, CMD_AUTH_STEP,
 };
 
 struct smtp_pending {
@@ -50,6 +51,12 @@ struct smtp {
 	enum smtp_phase phase;
 	char *ehlo_name;
 	bool want_starttls;
+	bool want_auth;
+	bool authenticated;
+	bool auth_verified;            /* the mechanism has proven the server */
+	char *auth_mech;
+	char *auth_initial;            /* initial response held back for a 334 */
+	char *auth_challenge;          /* base64 text of the 334 being answered */
 	bool serverinfo;
 	bool tls_active;
 	bool pipelining;               /* PIPELINING offered and used */
@@ -139,6 +146,16 @@ static void smtp_send(struct smtp *s, enum smtp_cmd cmd, size_t arg, const char 
 	buf_add(&s->log, "\r\n", 2);
 }
 
+/* Queue a command whose text after PUBLIC_LEN bytes is secret: the wire
+ * gets all of it, the transcript "<redacted>" in its place. */
+static void smtp_send_redacted(struct smtp *s, enum smtp_cmd cmd, const char *line, size_t public_len)
+{
+	smtp_send(s, cmd, 0, line);
+	/* smtp_send logged the line whole: take the secret part back out. */
+	s->log.len -= strlen(line) + 2 - public_len;
+	buf_add(&s->log, "<redacted>\r\n", 12);
+}
+
 /* The one function that changes the phase. */
 static void smtp_set_phase(struct smtp *s, enum smtp_phase ph)
 {
@@ -156,6 +173,8 @@ static enum outcome_step smtp_cmd_step(enum smtp_cmd c)
 	case CMD_RCPT: return STEP_RCPT;
 	case CMD_DATA: return STEP_DATA;
 	case CMD_EOD: return STEP_EOD;
+	case CMD_AUTH:
+	case CMD_AUTH_STEP: return STEP_AUTH;
 	default: return STEP_OTHER;
 	}
 }
@@ -174,6 +193,8 @@ static char *smtp_cmd_text(const struct smtp *s, enum smtp_cmd c, size_t arg)
 	case CMD_EOD: return xstrdup("end of data");
 	case CMD_RSET: return xstrdup("RSET");
 	case CMD_QUIT: return xstrdup("QUIT");
+	case CMD_AUTH:
+	case CMD_AUTH_STEP: return smtp_strf("AUTH %s", s->auth_mech != NULL ? s->auth_mech : "");
 	}
 	return xstrdup("?");
 }
@@ -421,7 +442,92 @@ static void smtp_after_ehlo(struct smtp *s)
 		return;
 	}
 	s->pipelining = (s->caps.flags & CAP_PIPELINING) != 0;
+	if (s->want_auth && !s->authenticated) {
+		smtp_set_phase(s, PH_AUTH);
+		return;
+	}
 	smtp_set_phase(s, PH_READY);
+}
+
+/* ---- AUTH (RFC 4954) ---------------------------------------------------- */
+
+#define SMTP_AUTH_LINE_MAX 500 /* longer initial responses wait for a 334 */
+
+void smtp_auth_begin(struct smtp *s, const char *mech, const char *initial, bool verified)
+{
+	char *l;
+
+	if (s->phase != PH_AUTH || s->auth_mech != NULL)
+		return;
+	s->auth_mech = xstrdup(mech);
+	s->auth_verified = verified;
+	if (initial != NULL && strlen(mech) + strlen(initial) + 7 <= SMTP_AUTH_LINE_MAX) {
+		l = smtp_strf("AUTH %s %s", mech, initial[0] != '\0' ? initial : "=");
+		smtp_send_redacted(s, CMD_AUTH, l, strlen(mech) + 6);
+		explicit_bzero(l, strlen(l));
+		free(l);
+		return;
+	}
+	/* RFC 4954 4: without room for it, the initial response answers the
+	 * server's first (empty) challenge instead. */
+	if (initial != NULL)
+		s->auth_initial = xstrdup(initial);
+	l = smtp_strf("AUTH %s", mech);
+	smtp_send(s, CMD_AUTH, 0, l);
+	free(l);
+}
+
+const char *smtp_auth_challenge(const struct smtp *s)
+{
+	return s->auth_challenge != NULL ? s->auth_challenge : "";
+}
+
+void smtp_auth_respond(struct smtp *s, const char *response, bool verified)
+{
+	if (s->phase != PH_AUTH || s->auth_challenge == NULL)
+		return;
+	s->auth_verified = verified;
+	free(s->auth_challenge);
+	s->auth_challenge = NULL;
+	smtp_send_redacted(s, CMD_AUTH_STEP, response, 0);
+}
+
+void smtp_auth_fail(struct smtp *s, enum outcome o, const char *text)
+{
+	smtp_record(s, o, STEP_AUTH, smtp_cmd_text(s, CMD_AUTH, 0), NULL, text);
+	smtp_set_phase(s, PH_ABORT);
+}
+
+static void on_auth(struct smtp *s, const struct reply *r)
+{
+	if (r->code == 334) {
+		const char *t = r->text != NULL ? r->text : "";
+		if (s->auth_initial != NULL) {
+			char *init = s->auth_initial;
+			s->auth_initial = NULL;
+			smtp_send_redacted(s, CMD_AUTH_STEP, init[0] != '\0' ? init : "", 0);
+			xfree_secret(init);
+			return;
+		}
+		free(s->auth_challenge);
+		s->auth_challenge = xstrndup(t, strcspn(t, "\n"));
+		return;
+	}
+	if (r->code == 235) {
+		if (!s->auth_verified) {
+			/* RFC 5802 5: the server must prove it knows the password; a
+			 * 235 without that proof is not believed. */
+			smtp_record(s, OUTCOME_NOPERM, STEP_AUTH, smtp_cmd_text(s, CMD_AUTH, 0), NULL,
+				    "the server said 235 without proving its identity (no valid SCRAM server signature)");
+			smtp_set_phase(s, PH_ABORT);
+			return;
+		}
+		s->authenticated = true;
+		smtp_set_phase(s, PH_READY);
+		return;
+	}
+	smtp_fail_reply(s, CMD_AUTH, 0, r);
+	smtp_cancel(s);
 }
 
 static void on_ehlo(struct smtp *s, enum smtp_cmd c, const struct reply *r)
@@ -585,6 +691,8 @@ static void smtp_on_reply(struct smtp *s, const struct reply *r)
 	case CMD_RCPT: on_rcpt(s, p.arg, r); break;
 	case CMD_DATA: on_data(s, r); break;
 	case CMD_EOD: on_eod(s, r); break;
+	case CMD_AUTH:
+	case CMD_AUTH_STEP: on_auth(s, r); break;
 	case CMD_RSET:
 		if (!s->pipelining)
 			smtp_send(s, CMD_QUIT, 0, "QUIT");
@@ -605,6 +713,7 @@ struct smtp *smtp_new(const struct smtp_params *p)
 
 	s->ehlo_name = xstrdup(p->ehlo_name != NULL ? p->ehlo_name : "localhost");
 	s->want_starttls = p->starttls;
+	s->want_auth = p->auth;
 	s->serverinfo = p->serverinfo;
 	reply_parser_init(&s->parser);
 	s->res.outcome = OUTCOME_OK;
@@ -638,6 +747,9 @@ void smtp_free(struct smtp *s)
 	free(s->rcpt);
 	free(s->rcpt_params);
 	free(s->mail_params);
+	free(s->auth_mech);
+	xfree_secret(s->auth_initial);
+	free(s->auth_challenge);
 	free(s->res.command);
 	free(s->res.text);
 	free(s->res.final_reply);
@@ -660,6 +772,14 @@ enum smtp_action smtp_next(struct smtp *s)
 		return SMTP_START_TLS;
 	case PH_BODY:
 		return SMTP_SEND_BODY;
+	case PH_AUTH:
+		if (s->out.len > 0)
+			return SMTP_WRITE;
+		if (s->auth_mech == NULL)
+			return SMTP_AUTH_BEGIN;
+		if (s->auth_challenge != NULL)
+			return SMTP_AUTH_STEP;
+		return SMTP_READ;
 	default:
 		break;
 	}
@@ -685,6 +805,9 @@ void smtp_output_log(const struct smtp *s, const char **buf, size_t *len)
 
 void smtp_output_sent(struct smtp *s)
 {
+	/* the group may have carried a credential */
+	if (s->out.len > 0)
+		explicit_bzero(s->out.p, s->out.len);
 	s->out.len = 0;
 	s->log.len = 0;
 }

@@ -18,6 +18,7 @@ struct smtp_params {
 	const char *ehlo_name;   /* EHLO argument; copied */
 	bool starttls;           /* STARTTLS is required before anything else */
 	bool serverinfo;         /* stop after EHLO: --serverinfo */
+	bool auth;               /* authenticate (RFC 4954) before MAIL */
 };
 
 struct smtp_envelope {
@@ -39,6 +40,8 @@ enum smtp_action {
 	SMTP_NEED_ENVELOPE,  /* the session is ready: call smtp_begin() */
 	SMTP_START_TLS,      /* run the TLS handshake, then smtp_tls_started() */
 	SMTP_SEND_BODY,      /* send the dot-stuffed message, then smtp_body_done() */
+	SMTP_AUTH_BEGIN,     /* choose a mechanism from smtp_caps()->auth, then smtp_auth_begin() */
+	SMTP_AUTH_STEP,      /* answer smtp_auth_challenge() with smtp_auth_respond() */
 	SMTP_DONE,           /* finished (sent or cancelled politely): see smtp_result() */
 	SMTP_ABORT,          /* drop the connection now: see smtp_result() */
 };
@@ -90,6 +93,20 @@ void smtp_fail_at(struct smtp *s, enum outcome o, const char *what, const char *
 
 /* Start a mail transaction; the envelope is copied. */
 void smtp_begin(struct smtp *s, const struct smtp_envelope *env);
+/* Authentication (RFC 4954). MECH with its base64 initial response (NULL:
+ * none; "" is sent as "="): the engine sends it with AUTH when the line
+ * stays short, else after the first 334. VERIFIED says whether the
+ * mechanism has already proven the server (SCRAM's signature); a 235 that
+ * arrives before that is refused. Neither argument ever reaches the
+ * transcript. */
+void smtp_auth_begin(struct smtp *s, const char *mech, const char *initial_b64, bool verified);
+/* The base64 text of the server's 334 challenge being answered. */
+const char *smtp_auth_challenge(const struct smtp *s);
+/* RESPONSE_B64 answers the challenge ("*" cancels); VERIFIED as above. */
+void smtp_auth_respond(struct smtp *s, const char *response_b64, bool verified);
+/* The client refused to go on (e.g. a wrong SCRAM server signature). */
+void smtp_auth_fail(struct smtp *s, enum outcome o, const char *text);
+
 /* The transport now runs TLS. */
 void smtp_tls_started(struct smtp *s);
 /* The whole body went out: the end-of-data (and QUIT when pipelining)

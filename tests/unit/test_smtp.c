@@ -44,7 +44,7 @@ static void feed(struct smtp *s, const char *in)
 
 static struct smtp *start(const char *caps)
 {
-	struct smtp_params p = { "client.example", false, false };
+	struct smtp_params p = { "client.example", false, false, false };
 	struct smtp *s = smtp_new(&p);
 	char ehlo[512];
 
@@ -173,7 +173,7 @@ static void test_eightbit_without_8bitmime(void **state)
 
 static void test_helo_fallback(void **state)
 {
-	struct smtp_params p = { "client.example", false, false };
+	struct smtp_params p = { "client.example", false, false, false };
 	struct smtp *s = smtp_new(&p);
 	(void)state;
 
@@ -189,7 +189,7 @@ static void test_helo_fallback(void **state)
 
 static void test_greeting_refused(void **state)
 {
-	struct smtp_params p = { "c", false, false };
+	struct smtp_params p = { "c", false, false, false };
 	struct smtp *s = smtp_new(&p);
 	(void)state;
 
@@ -201,7 +201,7 @@ static void test_greeting_refused(void **state)
 
 static void test_421_ends(void **state)
 {
-	struct smtp_params p = { "c", false, false };
+	struct smtp_params p = { "c", false, false, false };
 	struct smtp *s = smtp_new(&p);
 	(void)state;
 
@@ -213,7 +213,7 @@ static void test_421_ends(void **state)
 
 static void test_data_after_reply_is_protocol_error(void **state)
 {
-	struct smtp_params p = { "c", false, false };
+	struct smtp_params p = { "c", false, false, false };
 	struct smtp *s = smtp_new(&p);
 	(void)state;
 
@@ -225,7 +225,7 @@ static void test_data_after_reply_is_protocol_error(void **state)
 
 static void test_421_out_of_turn_is_tempfail(void **state)
 {
-	struct smtp_params p = { "c", false, false };
+	struct smtp_params p = { "c", false, false, false };
 	struct smtp *s = smtp_new(&p);
 	(void)state;
 
@@ -238,7 +238,7 @@ static void test_421_out_of_turn_is_tempfail(void **state)
 
 static void test_starttls_injection(void **state)
 {
-	struct smtp_params p = { "c", true, false };
+	struct smtp_params p = { "c", true, false, false };
 	struct smtp *s = smtp_new(&p);
 	(void)state;
 
@@ -254,7 +254,7 @@ static void test_starttls_injection(void **state)
 
 static void test_starttls_not_offered(void **state)
 {
-	struct smtp_params p = { "c", true, false };
+	struct smtp_params p = { "c", true, false, false };
 	struct smtp *s = smtp_new(&p);
 	(void)state;
 
@@ -343,6 +343,109 @@ static void test_mail_answered_354(void **state)
 	smtp_free(s);
 }
 
+static struct smtp *start_auth(const char *caps)
+{
+	struct smtp_params p = { "c", false, false, true };
+	struct smtp *s = smtp_new(&p);
+
+	feed(s, "220 hi\r\n");
+	expect_out(s, "EHLO c\r\n");
+	feed(s, caps);
+	assert_int_equal(smtp_next(s), SMTP_AUTH_BEGIN);
+	return s;
+}
+
+static void expect_log(struct smtp *s, const char *want)
+{
+	const char *log;
+	size_t len;
+
+	smtp_output_log(s, &log, &len);
+	if (len != strlen(want) || memcmp(log, want, len) != 0)
+		fail_msg("log '%.*s', expected '%s'", (int)len, log, want);
+}
+
+/* The initial response joins AUTH; the transcript never shows it. */
+static void test_auth_initial_response_redacted(void **state)
+{
+	struct smtp *s = start_auth("250-mx\r\n250 AUTH PLAIN\r\n");
+	(void)state;
+
+	assert_string_equal(smtp_caps(s)->auth, "PLAIN");
+	smtp_auth_begin(s, "PLAIN", "AGFsaWNlAHNlY3JldA==", true);
+	expect_log(s, "AUTH PLAIN <redacted>\r\n");
+	expect_out(s, "AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n");
+	feed(s, "235 2.7.0 ok\r\n");
+	assert_int_equal(smtp_next(s), SMTP_NEED_ENVELOPE);
+	smtp_free(s);
+}
+
+static void test_auth_challenge_steps(void **state)
+{
+	struct smtp *s = start_auth("250-mx\r\n250 AUTH LOGIN\r\n");
+	(void)state;
+
+	smtp_auth_begin(s, "LOGIN", NULL, true);
+	expect_out(s, "AUTH LOGIN\r\n");
+	feed(s, "334 VXNlcm5hbWU6\r\n");
+	assert_int_equal(smtp_next(s), SMTP_AUTH_STEP);
+	assert_string_equal(smtp_auth_challenge(s), "VXNlcm5hbWU6");
+	smtp_auth_respond(s, "YWxpY2U=", true);
+	expect_log(s, "<redacted>\r\n");
+	expect_out(s, "YWxpY2U=\r\n");
+	feed(s, "334 UGFzc3dvcmQ6\r\n");
+	smtp_auth_respond(s, "c2VjcmV0", true);
+	expect_out(s, "c2VjcmV0\r\n");
+	feed(s, "535 5.7.8 bad credentials\r\n");
+	expect_out(s, "QUIT\r\n");
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_NOPERM);
+	assert_string_equal(smtp_result(s)->command, "AUTH LOGIN");
+	smtp_free(s);
+}
+
+/* A 235 before the mechanism proved the server (SCRAM) is not believed. */
+static void test_auth_235_without_proof(void **state)
+{
+	struct smtp *s = start_auth("250-mx\r\n250 AUTH SCRAM-SHA-256\r\n");
+	(void)state;
+
+	smtp_auth_begin(s, "SCRAM-SHA-256", "Yyws", false);
+	expect_out(s, "AUTH SCRAM-SHA-256 Yyws\r\n");
+	feed(s, "334 cj1h\r\n");
+	smtp_auth_respond(s, "Yz1i", false);
+	expect_out(s, "Yz1i\r\n");
+	feed(s, "235 2.7.0 trust me\r\n");
+	assert_int_equal(smtp_next(s), SMTP_ABORT);
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_NOPERM);
+	smtp_free(s);
+}
+
+/* A long initial response waits for the server's empty challenge. */
+static void test_auth_long_initial_response(void **state)
+{
+	struct smtp *s = start_auth("250-mx\r\n250 AUTH XOAUTH2\r\n");
+	char big[4097];
+	(void)state;
+
+	memset(big, 'A', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	smtp_auth_begin(s, "XOAUTH2", big, true);
+	expect_out(s, "AUTH XOAUTH2\r\n");
+	feed(s, "334 \r\n");
+	expect_log(s, "<redacted>\r\n");
+	{
+		const char *buf;
+		size_t len;
+		assert_int_equal(smtp_next(s), SMTP_WRITE);
+		smtp_output(s, &buf, &len);
+		assert_int_equal(len, 4096 + 2);
+		smtp_output_sent(s);
+	}
+	feed(s, "454 4.7.0 try later\r\n");
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_TEMPFAIL);
+	smtp_free(s);
+}
+
 static void test_xtext(void **state)
 {
 	char *x = smtp_xtext("a+b=c d\xc3\xa4");
@@ -372,6 +475,10 @@ int main(void)
 		cmocka_unit_test(test_eof_midway),
 		cmocka_unit_test(test_data_answered_250),
 		cmocka_unit_test(test_mail_answered_354),
+		cmocka_unit_test(test_auth_initial_response_redacted),
+		cmocka_unit_test(test_auth_challenge_steps),
+		cmocka_unit_test(test_auth_235_without_proof),
+		cmocka_unit_test(test_auth_long_initial_response),
 		cmocka_unit_test(test_xtext),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
