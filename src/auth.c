@@ -31,6 +31,7 @@ struct auth {
 	gnutls_digest_algorithm_t dig;
 	size_t hlen;
 	bool plus;
+	bool server_plus;
 	int scram_state;        /* 0 first sent, 1 final sent, 2 done */
 	char *gs2;              /* "n,,", "y,," or "p=tls-exporter,," */
 	char *fixed_nonce;
@@ -217,9 +218,10 @@ static int auth_scram_first(struct auth *a, char **out, char *err, size_t errlen
 	if (a->plus)
 		a->gs2 = xstrdup(strcmp(a->cb_type, "tls-unique") == 0 ? "p=tls-unique,," : "p=tls-exporter,,");
 	else
-		/* RFC 5802 6: "y" tells a server that strips -PLUS from its
-		 * offer that this client could have bound the channel. */
-		a->gs2 = xstrdup(a->cb_type != NULL ? "y,," : "n,,");
+		/* RFC 5802 6: "y" when the client could bind but the server
+		 * did not offer -PLUS, so a server whose offer was stripped on
+		 * the way notices; "n" when binding was possible and declined. */
+		a->gs2 = xstrdup(a->cb_type != NULL && !a->server_plus ? "y,," : "n,,");
 	name = auth_saslname(a->user);
 	n = strlen(name) + strlen(a->nonce) + 8;
 	a->client_first_bare = xmalloc(n);
@@ -433,6 +435,7 @@ struct auth *auth_new(const char *mech, const struct auth_creds *c, const struct
 		a->cb_data = xmalloc(b->len ? b->len : 1);
 		memcpy(a->cb_data, b->data, b->len);
 		a->cb_len = b->len;
+		a->server_plus = b->server_plus;
 	}
 	if (strncasecmp(mech, "SCRAM-SHA-", 10) == 0) {
 		a->kind = K_SCRAM;
@@ -453,12 +456,15 @@ struct auth *auth_new(const char *mech, const struct auth_creds *c, const struct
 		}
 		return a;
 	}
+	/* OAuth 2 mechanisms cannot prove the server; TLS does that. */
 	if (strcasecmp(mech, "XOAUTH2") == 0) {
 		a->kind = K_XOAUTH2;
+		a->verified = true;
 		return a;
 	}
 	if (strcasecmp(mech, "OAUTHBEARER") == 0) {
 		a->kind = K_OAUTHBEARER;
+		a->verified = true;
 		return a;
 	}
 	a->kind = K_GSASL;

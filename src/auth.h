@@ -22,6 +22,7 @@ struct auth_binding {
 	const char *type;            /* "tls-exporter" or "tls-unique", NULL when none */
 	const unsigned char *data;
 	size_t len;
+	bool server_plus;            /* the server offered the mechanism's -PLUS variant */
 };
 
 enum auth_status { AUTH_MORE, AUTH_DONE, AUTH_ERROR };

@@ -278,7 +278,7 @@ static void session_report(const struct session *s, const struct smtp_result *r)
 			snprintf(what, sizeof what, "%d%s%s %s", r->code, r->enh[0] ? " " : "", r->enh, r->text);
 		else
 			snprintf(what, sizeof what, "%s", r->text);
-		diag_error("%s: AUTH %s as %s: %s%s%s%s; %s", host, s->auth_mech[0] ? s->auth_mech : "",
+		diag_error("%s: AUTH%s%s as %s: %s%s%s%s; %s", host, s->auth_mech[0] ? " " : "", s->auth_mech,
 			   s->conf->user != NULL ? s->conf->user : "", what, json ? " (server says: " : "",
 			   json ? json : "", json ? ")" : "",
 			   r->outcome == OUTCOME_UNAVAILABLE ? "the message was not sent" : session_auth_hint(r));
@@ -349,7 +349,7 @@ static void session_auth_begin(struct session *s)
 {
 	const struct session_conf *c = s->conf;
 	bool tls = tls_active(&s->tr), secure = tls || session_loopback(c->host);
-	struct auth_binding b = { NULL, NULL, 0 };
+	struct auth_binding b = { NULL, NULL, 0, false };
 	unsigned char *cb = NULL;
 	size_t cblen = 0;
 	char err[KURIER_ERRLEN], *initial = NULL;
@@ -375,6 +375,11 @@ static void session_auth_begin(struct session *s)
 			 mech, c->host);
 		smtp_auth_fail(s->smtp, OUTCOME_CONFIG, err);
 		goto out;
+	}
+	if (b.type != NULL && strncmp(mech, "SCRAM-", 6) == 0 && strstr(mech, "-PLUS") == NULL) {
+		char plus[64];
+		snprintf(plus, sizeof plus, "%s-PLUS", mech);
+		b.server_plus = auth_choose(plus, smtp_caps(s->smtp)->auth, true, true, err, sizeof err) != NULL;
 	}
 	s->auth = auth_new(mech, &cr, &b, err, sizeof err);
 	if (s->auth == NULL || auth_initial(s->auth, &initial, err, sizeof err) != 0) {

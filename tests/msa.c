@@ -1,8 +1,9 @@
 /* msa.c: the scriptable test MSA, a fake SMTP submission server for the
  * test suite. It owns the command line, the script (tests/msa-README.md),
  * the per-session records written to --dir (N.client, N.data, N.groups,
- * N.transcript), the SMTP conversation with its pipelining-style reply
- * buffering, and the socket plumbing. All socket I/O goes through struct
+ * N.transcript, N.auth), the SMTP conversation with its pipelining-style
+ * reply buffering, and the socket plumbing. The SASL side of AUTH lives in
+ * msa-sasl.c. All socket I/O goes through struct
  * conn (conn_read, conn_write, ...), so a TLS layer can later replace the
  * plain functions at conn_starttls() and right after accept(). */
 #include <errno.h>
@@ -26,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "msa-sasl.h"
 #include "msa-tls.h"
 
 #define MSA_HOSTNAME "msa.test"
@@ -148,14 +150,16 @@ static int msa_left_ms(int64_t until)
 /* ---- the script --------------------------------------------------------- */
 
 enum script_kind { SK_COMMAND, SK_CONNECT, SK_EOD };
-enum script_act { SA_CAP, SA_REPLY, SA_RAW, SA_DROP, SA_STALL, SA_LONGLINE, SA_DELAY };
+enum script_act {
+	SA_CAP, SA_REPLY, SA_RAW, SA_DROP, SA_STALL, SA_LONGLINE, SA_DELAY, SA_AUTH_BADSIG
+};
 
 struct script_dir {
 	unsigned long line;    /* line in the script file */
 	unsigned long session; /* 0: every session */
 	enum script_act act;
 	enum script_kind kind;
-	char *verb;            /* upper-cased; NULL for cap */
+	char *verb;            /* upper-cased; NULL for cap and auth-bad-signature */
 	size_t verb_len;
 	char *text;            /* ~TEXT, unescaped; NULL: any line */
 	size_t text_len;
@@ -286,7 +290,7 @@ static void script_push(struct script *sc, const struct script_dir *d)
 	sc->dirs = dirs;
 	sc->dirs[sc->ndirs] = *d;
 	struct script_dir *nd = &sc->dirs[sc->ndirs++];
-	if (nd->act == SA_CAP)
+	if (nd->act == SA_CAP || nd->act == SA_AUTH_BADSIG)
 		return;
 	nd->slot = script_slot_find(sc, nd->kind, nd->verb, nd->verb_len);
 	if (nd->slot != SIZE_MAX)
@@ -297,6 +301,15 @@ static void script_push(struct script *sc, const struct script_dir *d)
 	sc->slots = slots;
 	sc->slots[sc->nslots] = (struct script_slot){ nd->kind, nd->verb, nd->verb_len };
 	nd->slot = sc->nslots++;
+}
+
+/* Does a verb-less directive ACT apply in this session? */
+static bool script_has(const struct script *sc, unsigned long session, enum script_act act)
+{
+	for (size_t i = 0; i < sc->ndirs; i++)
+		if (sc->dirs[i].act == act && (!sc->dirs[i].session || sc->dirs[i].session == session))
+			return true;
+	return false;
 }
 
 static void script_dir_free(struct script_dir *d)
@@ -323,6 +336,7 @@ static const struct {
 } script_acts[] = {
 	{ "cap", SA_CAP }, { "reply", SA_REPLY }, { "raw", SA_RAW }, { "drop", SA_DROP },
 	{ "stall", SA_STALL }, { "longline", SA_LONGLINE }, { "delay", SA_DELAY },
+	{ "auth-bad-signature", SA_AUTH_BADSIG },
 };
 
 /* Parse the options and argument of one directive after its action word. */
@@ -437,6 +451,14 @@ static int script_parse_line(struct script *sc, const char *path, unsigned long 
 		script_push(sc, &d);
 		return 0;
 	}
+	if (d.act == SA_AUTH_BADSIG) {
+		script_lex_blank(&lx);
+		if (lx.p != lx.end)
+			return script_error(path, ln, "unexpected '%.*s' after auth-bad-signature",
+					    (int)(lx.end - lx.p), lx.p);
+		script_push(sc, &d);
+		return 0;
+	}
 	if (script_parse_rest(&d, &lx, path, ln) != 0) {
 		script_dir_free(&d);
 		return -1;
@@ -485,7 +507,7 @@ static const struct script_dir *script_find(const struct script *sc, unsigned lo
 {
 	for (size_t i = 0; i < sc->ndirs; i++) {
 		const struct script_dir *d = &sc->dirs[i];
-		if (d->act == SA_CAP || (d->act == SA_DELAY) != want_delay)
+		if (d->act == SA_CAP || d->act == SA_AUTH_BADSIG || (d->act == SA_DELAY) != want_delay)
 			continue;
 		if (d->session && d->session != session)
 			continue;
@@ -634,26 +656,28 @@ struct msa {
 	int listen_fd;
 	struct msa_tls_creds *tls; /* --tls-cert and --tls-key loaded */
 	bool implicit_tls;         /* --implicit-tls: TLS from the first byte */
+	struct msa_sasl *sasl;     /* --auth-user given: AUTH is offered */
+	bool auth_required;        /* --auth-required: MAIL needs AUTH first */
 	bool expired;     /* the lifetime ended */
 	bool failed;      /* a record file could not be written */
 	struct script script;
 };
 
 enum sess_end { SE_NONE, SE_QUIT, SE_CLIENT_CLOSED, SE_SERVER_CLOSED, SE_LIFETIME, SE_FAILED };
-enum sess_state { SS_COMMAND, SS_DATA, SS_OVERLONG };
+enum sess_state { SS_COMMAND, SS_DATA, SS_OVERLONG, SS_AUTH };
 /* Where the data reader is in the search for CRLF "." CRLF. */
 enum data_state { DS_MID, DS_CR, DS_BOL, DS_DOT, DS_DOTCR };
 enum fill { FILL_GOT, FILL_NONE, FILL_EOF, FILL_STOP };
 enum verb_id {
 	V_OTHER, V_EHLO, V_HELO, V_MAIL, V_RCPT, V_DATA, V_RSET, V_NOOP, V_QUIT, V_STARTTLS,
-	V_CONNECT, V_EOD
+	V_AUTH, V_CONNECT, V_EOD
 };
 
 struct session {
 	struct msa *msa;
 	unsigned long number;
 	struct conn conn;
-	FILE *client, *groups, *transcript, *data;
+	FILE *client, *groups, *transcript, *data, *auth_rec;
 	char *in;             /* input buffer, MSA_INBUF_SIZE bytes */
 	size_t in_off, in_len;
 	struct buf out;       /* replies not yet written */
@@ -671,6 +695,11 @@ struct session {
 	unsigned long rcpts;   /* accepted RCPTs in this transaction */
 	unsigned long refused; /* refused RCPTs in this transaction */
 	bool stalled;          /* `stall`: record commands, never answer */
+	size_t overlong_max;   /* SS_OVERLONG: the limit the line broke */
+	bool authed;           /* a 235 was sent for AUTH */
+	struct msa_sasl_exch *auth;     /* SS_AUTH: the exchange in progress */
+	struct msa_sasl_exch *auth_new; /* AUTH's default reply: its exchange... */
+	struct msa_sasl_step auth_step; /* ...and what it says, until the reply is chosen */
 	enum sess_end end;
 };
 
@@ -818,8 +847,9 @@ static void sess_client_gone(struct session *s)
 	size_t avail = s->in_len - s->in_off;
 	if (s->state == SS_DATA) {
 		sess_data_close(s, " (no end of data)");
-	} else if (s->state == SS_COMMAND && avail > 0) {
-		size_t n = avail > MSA_LINE_MAX ? MSA_LINE_MAX : avail;
+	} else if ((s->state == SS_COMMAND || s->state == SS_AUTH) && avail > 0) {
+		size_t max = s->state == SS_AUTH ? MSA_SASL_LINE_MAX : MSA_LINE_MAX;
+		size_t n = avail > max ? max : avail;
 		rec_client(s, s->in + s->in_off, n);
 		rec_client(s, "<NO-EOL>", 8);
 		rec_transcript_line(s, "C: ", s->in + s->in_off, n, " <NO-EOL>");
@@ -929,7 +959,7 @@ static enum verb_id sess_verb_id(const char *v, size_t n)
 	} verbs[] = {
 		{ "EHLO", V_EHLO }, { "HELO", V_HELO }, { "MAIL", V_MAIL }, { "RCPT", V_RCPT },
 		{ "DATA", V_DATA }, { "RSET", V_RSET }, { "NOOP", V_NOOP }, { "QUIT", V_QUIT },
-		{ "STARTTLS", V_STARTTLS },
+		{ "STARTTLS", V_STARTTLS }, { "AUTH", V_AUTH },
 	};
 	for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
 		if (msa_word_is(v, n, verbs[i].name))
@@ -982,6 +1012,18 @@ static void sess_ehlo_reply(struct session *s, const char *line, size_t n, struc
 			caplen[ncaps++] = 8;
 		}
 	}
+	/* A scripted `cap` list replaces AUTH too. */
+	char *auth_cap = NULL;
+	if (!scripted && s->msa->sasl) {
+		const char *mechs = msa_sasl_mechs(s->msa->sasl, s->conn.tls != NULL);
+		auth_cap = msa_memdup("AUTH ", 5);
+		auth_cap = realloc(auth_cap, 6 + strlen(mechs));
+		if (!auth_cap)
+			msa_oom();
+		strcpy(auth_cap + 5, mechs);
+		caps[ncaps] = auth_cap;
+		caplen[ncaps++] = strlen(auth_cap);
+	}
 	if (ncaps == 0) {
 		buf_adds(b, "250 " MSA_HOSTNAME "\r\n");
 		return;
@@ -1005,6 +1047,33 @@ static void sess_ehlo_reply(struct session *s, const char *line, size_t n, struc
 		buf_add(b, caps[i], caplen[i]);
 		buf_adds(b, "\r\n");
 	}
+	free(auth_cap);
+}
+
+static void sess_auth_drop_new(struct session *s)
+{
+	msa_sasl_exch_free(s->auth_new);
+	s->auth_new = NULL;
+	msa_sasl_step_clear(&s->auth_step);
+}
+
+/* AUTH's default reply. The exchange it starts is kept aside until
+ * sess_effects() knows that this reply, not a scripted one, was sent. */
+static void sess_auth_begin(struct session *s, const char *line, size_t n, struct buf *b)
+{
+	sess_auth_drop_new(s);
+	if (s->msa->sasl == NULL) {
+		buf_adds(b, "503 5.5.1 AUTH not available\r\n");
+	} else if (s->authed) {
+		buf_adds(b, "503 5.5.1 already authenticated\r\n");
+	} else if (s->has_mail) {
+		buf_adds(b, "503 5.5.1 AUTH not permitted during a mail transaction\r\n");
+	} else {
+		s->auth_new = msa_sasl_begin(s->msa->sasl, s->conn.tls,
+					     script_has(&s->msa->script, s->number, SA_AUTH_BADSIG),
+					     line + 4, n - 4, &s->auth_step);
+		buf_adds(b, s->auth_step.reply);
+	}
 }
 
 /* The reply a well-behaved MSA would give, CRLF-terminated, in b. */
@@ -1017,7 +1086,12 @@ static void sess_default_reply(struct session *s, enum verb_id id, const char *l
 	case V_CONNECT: buf_adds(b, "220 " MSA_HOSTNAME " ESMTP kurier-test-msa\r\n"); break;
 	case V_EHLO: sess_ehlo_reply(s, line, n, b); break;
 	case V_HELO: buf_adds(b, "250 " MSA_HOSTNAME "\r\n"); break;
-	case V_MAIL: buf_adds(b, "250 2.1.0 ok\r\n"); break;
+	case V_MAIL:
+		if (s->msa->auth_required && !s->authed)
+			buf_adds(b, "530 5.7.0 authentication required\r\n");
+		else
+			buf_adds(b, "250 2.1.0 ok\r\n");
+		break;
 	case V_RCPT:
 		buf_adds(b, s->has_mail ? "250 2.1.5 ok\r\n" : "503 5.5.1 need MAIL first\r\n");
 		break;
@@ -1044,6 +1118,7 @@ static void sess_default_reply(struct session *s, enum verb_id id, const char *l
 		else
 			buf_adds(b, "220 2.0.0 ready to start TLS\r\n");
 		break;
+	case V_AUTH: sess_auth_begin(s, line, n, b); break;
 	case V_OTHER: buf_adds(b, "500 5.5.2 unrecognised command\r\n"); break;
 	}
 }
@@ -1092,6 +1167,73 @@ static void sess_starttls(struct session *s)
 	/* RFC 3207: forget everything said before the handshake. */
 	s->in_off = s->in_len;
 	sess_reset_transaction(s);
+	s->authed = false;
+}
+
+/* One line for N.auth, created at the first AUTH exchange. */
+static void sess_auth_record(struct session *s, const char *line)
+{
+	if (s->auth_rec == NULL && (s->auth_rec = rec_open(s, "auth", 0, _IOLBF)) == NULL)
+		return;
+	fprintf(s->auth_rec, "%s\n", line);
+}
+
+/* Act on a step of the exchange EX whose reply has been sent. */
+static void sess_auth_notes(struct session *s, struct msa_sasl_step *st)
+{
+	for (const char *p = st->notes; p && *p;) {
+		const char *lf = strchr(p, '\n');
+		int len = lf ? (int)(lf - p) : (int)strlen(p);
+		rec_note(s, "%.*s", len, p);
+		p += len + (lf != NULL);
+	}
+	free(st->notes);
+	st->notes = NULL;
+}
+
+static void sess_auth_apply(struct session *s, struct msa_sasl_exch *ex, struct msa_sasl_step *st)
+{
+	sess_auth_notes(s, st);
+	if (st->record)
+		sess_auth_record(s, st->record);
+	if (st->ok)
+		s->authed = true;
+	if (st->more) {
+		s->auth = ex;
+		s->state = SS_AUTH;
+	} else {
+		msa_sasl_exch_free(ex);
+		s->auth = NULL;
+		s->state = SS_COMMAND;
+	}
+	msa_sasl_step_clear(st);
+}
+
+/* A line of the AUTH exchange: base64, empty or "*"; never a command. */
+static void sess_auth_line(struct session *s, const char *line, size_t n, bool bare_lf)
+{
+	struct msa_sasl_step st;
+	rec_client(s, line, n);
+	if (bare_lf)
+		rec_client(s, "<BARE-LF>", 9);
+	rec_transcript_line(s, "C: ", line, n, bare_lf ? " <BARE-LF>" : "");
+	rec_group_add(s, "<SASL>", 6);
+	msa_sasl_next(s->auth, line, n, &st);
+	sess_auth_notes(s, &st);
+	sess_send(s, st.reply, strlen(st.reply), true);
+	sess_auth_apply(s, s->auth, &st);
+}
+
+/* The session ends or a line broke the limit during an exchange. */
+static void sess_auth_abort(struct session *s, const char *why)
+{
+	if (s->auth == NULL)
+		return;
+	char *rec = msa_sasl_abort_record(s->auth, why);
+	sess_auth_record(s, rec);
+	free(rec);
+	msa_sasl_exch_free(s->auth);
+	s->auth = NULL;
 }
 
 /* What the reply that was sent (sent[0..n)) means for the session. */
@@ -1132,6 +1274,19 @@ static void sess_effects(struct session *s, enum verb_id id, const char *sent, s
 	case V_STARTTLS:
 		if (msa_starts(sent, n, "220"))
 			sess_starttls(s);
+		break;
+	case V_AUTH:
+		if (sent == s->dflt.data && s->auth_step.reply != NULL) {
+			/* The default reply went out: the exchange is on (or over). */
+			struct msa_sasl_exch *ex = s->auth_new;
+			s->auth_new = NULL;
+			sess_auth_apply(s, ex, &s->auth_step);
+		} else {
+			/* Scripted: no exchange; a scripted 235 still authenticates. */
+			sess_auth_drop_new(s);
+			if (msa_starts(sent, n, "235"))
+				s->authed = true;
+		}
 		break;
 	case V_CONNECT:
 	case V_NOOP:
@@ -1222,6 +1377,7 @@ static void sess_event(struct session *s, enum script_kind kind, enum verb_id id
 		}
 		case SA_CAP:
 		case SA_DELAY:
+		case SA_AUTH_BADSIG:
 			break;
 		}
 	}
@@ -1248,12 +1404,19 @@ static void sess_command(struct session *s, const char *line, size_t n, bool bar
 	sess_event(s, SK_COMMAND, sess_verb_id(s->verb.data, s->verb.len), line, n);
 }
 
-/* A command line over MSA_LINE_MAX: record its start now... */
-static void sess_overlong_start(struct session *s, const char *line)
+/* A line over MAX (MSA_LINE_MAX; MSA_SASL_LINE_MAX for AUTH and its
+ * exchange): record its start now... */
+static void sess_overlong_start(struct session *s, const char *line, size_t max)
 {
-	rec_client(s, line, MSA_LINE_MAX);
-	rec_transcript_line(s, "C: ", line, MSA_LINE_MAX, " <LINE TOO LONG, TRUNCATED>");
-	sess_set_verb(s, line, MSA_LINE_MAX);
+	rec_client(s, line, max);
+	rec_transcript_line(s, "C: ", line, max, " <LINE TOO LONG, TRUNCATED>");
+	s->overlong_max = max;
+	if (s->auth) {
+		s->verb.len = 0;
+		buf_adds(&s->verb, "<SASL>");
+	} else {
+		sess_set_verb(s, line, max);
+	}
 }
 
 /* ...and answer it once its end has been read. */
@@ -1262,7 +1425,12 @@ static void sess_overlong_done(struct session *s)
 	if (s->stalled)
 		return;
 	rec_group_add(s, s->verb.data, s->verb.len);
-	sess_send(s, "500 5.5.2 line too long\r\n", 25, true);
+	if (s->overlong_max == MSA_LINE_MAX) {
+		sess_send(s, "500 5.5.2 line too long\r\n", 25, true);
+		return;
+	}
+	sess_send(s, "500 5.5.6 authentication exchange line too long\r\n", 49, true);
+	sess_auth_abort(s, "fail");
 }
 
 static void sess_end_of_data(struct session *s)
@@ -1350,12 +1518,17 @@ static bool sess_step(struct session *s)
 		sess_overlong_done(s);
 		return true;
 	}
+	case SS_AUTH:
 	case SS_COMMAND: {
+		/* RFC 4954: AUTH and its exchange lines may be up to 12288 bytes. */
+		size_t max = s->state == SS_AUTH || (avail >= 5 && strncasecmp(p, "AUTH ", 5) == 0)
+				     ? MSA_SASL_LINE_MAX
+				     : MSA_LINE_MAX;
 		char *lf = memchr(p, '\n', avail);
 		if (!lf) {
-			if (avail < MSA_LINE_MAX + 2)
+			if (avail < max + 2)
 				return false;
-			sess_overlong_start(s, p);
+			sess_overlong_start(s, p, max);
 			s->in_off = s->in_len;
 			s->state = SS_OVERLONG;
 			return true;
@@ -1367,9 +1540,12 @@ static bool sess_step(struct session *s)
 			bare_lf = false;
 		}
 		s->in_off += (size_t)(lf - p) + 1;
-		if (n > MSA_LINE_MAX) {
-			sess_overlong_start(s, p);
+		if (n > max) {
+			sess_overlong_start(s, p, max);
+			s->state = SS_COMMAND;
 			sess_overlong_done(s);
+		} else if (s->state == SS_AUTH) {
+			sess_auth_line(s, p, n, bare_lf);
 		} else {
 			sess_command(s, p, n, bare_lf);
 		}
@@ -1450,12 +1626,15 @@ static void sess_run(struct msa *m, int fd, unsigned long number, const char *pe
 		rec_group_end(&s);
 		if (s.data)
 			sess_data_close(&s, " (session ended)");
+		sess_auth_abort(&s, "incomplete");
 	}
+	sess_auth_drop_new(&s);
 	sess_close(&s);
 	rec_close(&s, &s.data, "the data file");
 	rec_close(&s, &s.client, "the client record");
 	rec_close(&s, &s.groups, "the groups record");
 	rec_close(&s, &s.transcript, "the transcript");
+	rec_close(&s, &s.auth_rec, "the auth record");
 	buf_free(&s.out);
 	buf_free(&s.group);
 	buf_free(&s.verb);
@@ -1584,7 +1763,9 @@ static void msa_usage(FILE *f)
 	fputs("usage: msa --dir DIR [--script FILE] [--listen ADDR] [--sessions N] "
 	      "[--lifetime SECONDS]\n"
 	      "           [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM] [--tls-priorities P]\n"
-	      "            [--implicit-tls]]\n",
+	      "            [--implicit-tls]]\n"
+	      "           [--auth-user U (--auth-password P | --auth-token T)... [--auth-mechs LIST]]\n"
+	      "           [--auth-required]\n",
 	      f);
 }
 
@@ -1601,12 +1782,18 @@ int main(int argc, char **argv)
 		{ "tls-client-ca", required_argument, NULL, 'a' },
 		{ "tls-priorities", required_argument, NULL, 'p' },
 		{ "implicit-tls", no_argument, NULL, 'i' },
+		{ "auth-user", required_argument, NULL, 'U' },
+		{ "auth-password", required_argument, NULL, 'P' },
+		{ "auth-token", required_argument, NULL, 'T' },
+		{ "auth-mechs", required_argument, NULL, 'M' },
+		{ "auth-required", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct msa m = { .listen_addr = "127.0.0.1", .sessions = 1, .listen_fd = -1 };
 	double lifetime = 30;
 	struct msa_tls_conf tc = { NULL, NULL, NULL, NULL };
+	struct msa_sasl_conf ac = { NULL, NULL, NULL, NULL };
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -1636,6 +1823,11 @@ int main(int argc, char **argv)
 		case 'a': tc.client_ca = optarg; break;
 		case 'p': tc.priorities = optarg; break;
 		case 'i': m.implicit_tls = true; break;
+		case 'U': ac.user = optarg; break;
+		case 'P': ac.password = optarg; break;
+		case 'T': ac.token = optarg; break;
+		case 'M': ac.mechs = optarg; break;
+		case 'R': m.auth_required = true; break;
 		case 'h': msa_usage(stdout); return 0;
 		default: msa_usage(stderr); return 2;
 		}
@@ -1649,8 +1841,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "msa: --tls-cert and --tls-key go together; --implicit-tls needs them\n");
 		return 2;
 	}
-	if (tc.cert != NULL && (m.tls = msa_tls_creds_new(&tc)) == NULL)
+	if ((ac.user == NULL) != (ac.password == NULL && ac.token == NULL && ac.mechs == NULL) ||
+	    (ac.user != NULL && ac.password == NULL && ac.token == NULL)) {
+		fprintf(stderr, "msa: --auth-user needs --auth-password or --auth-token, and they "
+				"(and --auth-mechs) need --auth-user\n");
 		return 2;
+	}
+	if (ac.user != NULL && (m.sasl = msa_sasl_new(&ac)) == NULL)
+		return 2;
+	if (tc.cert != NULL && (m.tls = msa_tls_creds_new(&tc)) == NULL) {
+		msa_sasl_free(m.sasl);
+		return 2;
+	}
 
 	struct sigaction sa = { .sa_handler = SIG_IGN };
 	sigemptyset(&sa.sa_mask);
@@ -1658,11 +1860,13 @@ int main(int argc, char **argv)
 
 	if (m.script_path && script_load(&m.script, m.script_path) != 0) {
 		script_free(&m.script);
+		msa_sasl_free(m.sasl);
 		return 2;
 	}
 	if (mkdir(m.dir, 0755) != 0 && errno != EEXIST) {
 		fprintf(stderr, "msa: %s: %s\n", m.dir, strerror(errno));
 		script_free(&m.script);
+		msa_sasl_free(m.sasl);
 		return 1;
 	}
 	int rc = 1;
@@ -1673,6 +1877,7 @@ int main(int argc, char **argv)
 	if (m.listen_fd >= 0)
 		close(m.listen_fd);
 	msa_tls_creds_free(m.tls);
+	msa_sasl_free(m.sasl);
 	script_free(&m.script);
 	return rc;
 }

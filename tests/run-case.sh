@@ -24,6 +24,11 @@ awk -v dir="$tmp/sec" '
 	/^--- [a-z0-9-]+$/ { f = dir "/" $2; printf "" > f; next }
 	f != "" { print > f }' "$case_file"
 has() { [ -f "$tmp/sec/$1" ]; }
+# @TOKEN4K@: a 4096-byte OAuth 2 token, the same in every section.
+TOKEN4K="ya29.$(head -c 4091 /dev/zero | tr '\0' T)"
+subst_text() {
+	sed "s|@TOKEN4K@|$TOKEN4K|g"
+}
 fp() { # fp HASH NAME: the certificate's fingerprint as AB:CD:...
 	certtool --fingerprint --hash="$1" --infile="$certs/$2.pem" | tr a-f A-F | sed 's/../&:/g; s/:$//'
 }
@@ -34,7 +39,7 @@ subst() { # substitute placeholders in a section file, print the result
 			sed -i -e "s|@SHA256:$name@|$(fp sha256 "$name")|g" -e "s|@SHA1:$name@|$(fp sha1 "$name")|g" "$f"
 		fi
 	done
-	sed -e "s|@PORT@|${port:-1}|g" -e "s|@DIR@|$tmp|g" -e "s|@HOME@|$tmp/home|g" -e "s|@SYSCONFDIR@|${SYSCONFDIR:-/etc}|g" -e "s|@CERTS@|$certs|g" "$tmp/sec/$1"
+	sed -e "s|@PORT@|${port:-1}|g" -e "s|@TOKEN4K@|$TOKEN4K|g" -e "s|@DIR@|$tmp|g" -e "s|@HOME@|$tmp/home|g" -e "s|@SYSCONFDIR@|${SYSCONFDIR:-/etc}|g" -e "s|@CERTS@|$certs|g" "$tmp/sec/$1"
 }
 
 title=$(sed -n 's/^# //p;q' "$case_file")
@@ -63,8 +68,23 @@ if ! has no-server; then
 		[ "$tls_mode" = implicit ] && tlsopts+=(--implicit-tls)
 		[ "${tls_client:-}" = client-ca ] && tlsopts+=(--tls-client-ca "$certs/ca.pem")
 	fi
+	authopts=()
+	if has auth; then
+		# "user U", "password P", "token T", "mechs LIST", "required": MSA SASL options
+		while IFS= read -r line; do
+			key=${line%% *}
+			val=${line#* }
+			case $key in
+			user) authopts+=(--auth-user "$val") ;;
+			password) authopts+=(--auth-password "$val") ;;
+			token) authopts+=(--auth-token "$(printf '%s' "$val" | subst_text)") ;;
+			mechs) authopts+=(--auth-mechs "$val") ;;
+			required) authopts+=(--auth-required) ;;
+			esac
+		done <"$tmp/sec/auth"
+	fi
 	"$MSA" --dir "$tmp/msa" --script "$script" --listen "$listen" --sessions "$sessions" \
-		--lifetime 60 "${tlsopts[@]}" 2>"$tmp/msa.stderr" &
+		--lifetime 60 "${tlsopts[@]}" "${authopts[@]}" 2>"$tmp/msa.stderr" &
 	msa_pid=$!
 	for _ in $(seq 1 200); do
 		[ -s "$tmp/msa/port" ] && break
@@ -91,6 +111,7 @@ if has config-home; then
 	tail -n +2 "$tmp/sec/config-home" | sed -e "s|@PORT@|${port:-1}|g" >"$tmp/home/$target"
 	chmod 600 "$tmp/home/$target"
 fi
+has secrets && args+=(-X "$tmp/transcript")
 if has args; then
 	while IFS= read -r a; do args+=("$a"); done < <(subst args)
 fi
@@ -177,9 +198,29 @@ if has expect-tls; then
 			echo "FAIL: server TLS record lacks $field: $(cat "$tmp/msa/1.tls")"; fail=1; fi
 	done <"$tmp/sec/expect-tls"
 fi
+if has expect-auth; then
+	[ -f "$tmp/msa/1.auth" ] || : >"$tmp/msa/1.auth"
+	check "AUTH attempts (server side)" "$tmp/sec/expect-auth" "$tmp/msa/1.auth"
+fi
 if has expect-groups; then
 	[ -f "$tmp/msa/1.groups" ] || : >"$tmp/msa/1.groups"
 	check "command groups" "$tmp/sec/expect-groups" "$tmp/msa/1.groups"
+fi
+if has secrets; then
+	# No secret, nor its base64 forms, in anything kurier wrote.
+	while IFS= read -r sec; do
+		[ -n "$sec" ] || continue
+		forms=("$sec" "$(printf '%s' "$sec" | base64 -w0)")
+		has secret-user && forms+=("$(printf '\0%s\0%s' "$(cat "$tmp/sec/secret-user")" "$sec" | base64 -w0)")
+		for form in "${forms[@]}"; do
+			for f in "$tmp/stderr" "$tmp/stdout" "$tmp/transcript"; do
+				if [ -f "$f" ] && grep -qF -- "$form" "$f"; then
+					echo "FAIL: a secret ($form) appears in $(basename "$f")"; fail=1
+				fi
+			done
+		done
+	done < <(subst secrets | subst_text)
+	[ $fail -eq 0 ] && echo "ok: no secret in stderr, stdout or the -X transcript"
 fi
 if [ $fail -ne 0 ]; then
 	echo "--- stderr:"; cat "$tmp/stderr"

@@ -149,7 +149,7 @@ static void test_scram_wrong_signature(void **state)
 static void test_scram_gs2_flags(void **state)
 {
 	static const unsigned char cbdata[] = { 1, 2, 3, 4 };
-	struct auth_binding b = { "tls-exporter", cbdata, sizeof cbdata };
+	struct auth_binding b = { "tls-exporter", cbdata, sizeof cbdata, false };
 	struct auth_creds c = { "us,er=", "pw", "h", "587", "NONCE" };
 	char err[256] = "", *out = NULL, *plain;
 	struct auth *a;
@@ -160,6 +160,15 @@ static void test_scram_gs2_flags(void **state)
 	assert_int_equal(auth_initial(a, &out, err, sizeof err), 0);
 	plain = unb64(out);
 	assert_string_equal(plain, "y,,n=us=2Cer=3D,r=NONCE");
+	free(plain);
+	free(out);
+	auth_free(a);
+	/* binding available, -PLUS offered but declined: "n" */
+	b.server_plus = true;
+	a = auth_new("SCRAM-SHA-256", &c, &b, err, sizeof err);
+	assert_int_equal(auth_initial(a, &out, err, sizeof err), 0);
+	plain = unb64(out);
+	assert_string_equal(plain, "n,,n=us=2Cer=3D,r=NONCE");
 	free(plain);
 	free(out);
 	auth_free(a);
@@ -214,6 +223,7 @@ static void test_oauth(void **state)
 	assert_int_equal(auth_initial(a, &out, err, sizeof err), 0);
 	plain = unb64(out);
 	assert_string_equal(plain, "user=alice@example.org\001auth=Bearer tok3n\001\001");
+	assert_true(auth_verified(a)); /* nothing to prove: a 235 is believed */
 	free(plain);
 	free(out);
 	ch = b64("{\"status\":\"401\",\"schemes\":\"bearer\"}");
