@@ -1,7 +1,7 @@
 #!/bin/sh
-# demo.sh KURIER MSA [SRCDIR]: one submission end to end over STARTTLS
-# against the test MSA on a free loopback port, verified with a throw-away
-# CA; prints what the server received and kurier's exit code.
+# demo.sh KURIER MSA [SRCDIR]: one submission end to end over STARTTLS and
+# SCRAM-SHA-256-PLUS against the test MSA on a free loopback port, verified
+# with a throw-away CA; prints what the server received and kurier's exit code.
 set -u
 kurier=$1
 msa=$2
@@ -11,7 +11,8 @@ pid=""
 trap 'kill "$pid" 2>/dev/null; rm -rf "$dir"' EXIT INT TERM
 
 sh "$srcdir/tests/gen-certs.sh" "$dir/certs" >/dev/null || { echo "demo: cannot make certificates" >&2; exit 1; }
-"$msa" --dir "$dir" --lifetime 30 --tls-cert "$dir/certs/good.pem" --tls-key "$dir/certs/good-key.pem" &
+"$msa" --dir "$dir" --lifetime 30 --tls-cert "$dir/certs/good.pem" --tls-key "$dir/certs/good-key.pem" \
+	--auth-user demo --auth-password "demo password" &
 pid=$!
 i=0
 while [ ! -s "$dir/port" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
@@ -20,13 +21,16 @@ port=$(cat "$dir/port")
 
 cat >"$dir/config" <<CONF
 # throw-away account for the demo: the test MSA on loopback, STARTTLS
-# verified against the demo's own CA
+# verified against the demo's own CA, then SASL (SCRAM-SHA-256-PLUS)
 account demo
 host 127.0.0.1
 port $port
 tls on
 tls_trust_file $dir/certs/ca.pem
+tls_host_override localhost
 from demo@kurier.example
+user demo
+password "demo password"
 account default : demo
 CONF
 chmod 600 "$dir/config"
@@ -39,6 +43,7 @@ rc=$?
 i=0
 while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.02; i=$((i + 1)); done
 echo "== TLS as the server saw it: $(cat "$dir/1.tls" 2>/dev/null)"
+echo "== AUTH as the server saw it: $(cat "$dir/1.auth" 2>/dev/null)"
 echo "== the server received these commands:"
 sed 's/^/   /' "$dir/1.client"
 echo "== and this message (DATA bytes, CRLF shown as \\r):"

@@ -180,6 +180,7 @@ static const struct mech sasl_mechs[] = {
 	{ "PLAIN", MK_GSASL, false, false },
 	{ "LOGIN", MK_GSASL, false, false },
 	{ "CRAM-MD5", MK_GSASL, false, false },
+	{ "EXTERNAL", MK_GSASL, false, false }, /* only with --auth-mechs: the TLS client certificate */
 	{ "SCRAM-SHA-1", MK_GSASL, true, false },
 	{ "SCRAM-SHA-1-PLUS", MK_GSASL, true, true },
 	{ "SCRAM-SHA-256", MK_GSASL, true, false },
@@ -326,6 +327,7 @@ struct msa_sasl_exch {
 	bool bad_signature; /* auth-bad-signature: spoil the SCRAM server signature */
 	bool spoiled;       /* ... and it was sent */
 	bool give_cb;       /* hand binding data to libgsasl: -PLUS, or -PLUS offered */
+	bool client_cert;   /* the TLS session carries a verified client certificate */
 	char *exporter_b64, *unique_b64;      /* the TLS session's binding data */
 	char exporter[64], unique[64];
 	size_t exporter_len, unique_len;
@@ -495,6 +497,9 @@ static int sasl_callback(Gsasl *ctx, Gsasl_session *gs, Gsasl_property prop)
 		free(prep);
 		return ok ? GSASL_OK : GSASL_AUTHENTICATION_ERROR;
 	}
+	case GSASL_VALIDATE_EXTERNAL:
+		/* RFC 4422 appendix A: the identity is the TLS client certificate's. */
+		return ex->client_cert ? GSASL_OK : GSASL_AUTHENTICATION_ERROR;
 	case GSASL_CB_TLS_EXPORTER:
 		if (ex->give_cb && ex->exporter_b64)
 			return gsasl_property_set(gs, prop, ex->exporter_b64);
@@ -807,6 +812,7 @@ struct msa_sasl_exch *msa_sasl_begin(struct msa_sasl *sa, struct msa_tls *tls, b
 		sasl_oom();
 	ex->sa = sa;
 	ex->m = m;
+	ex->client_cert = tls != NULL && msa_tls_has_client_cert(tls);
 	ex->bad_signature = bad_signature;
 	if (tls) {
 		load_channel_binding(ex, tls);

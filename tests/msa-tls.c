@@ -218,3 +218,9 @@ int msa_tls_channel_binding(struct msa_tls *t, const char *type, unsigned char *
 	gnutls_free(cb.data);
 	return 0;
 }
+
+bool msa_tls_has_client_cert(struct msa_tls *t)
+{
+	unsigned int n = 0;
+	return gnutls_certificate_get_peers(t->s, &n) != NULL && n > 0;
+}

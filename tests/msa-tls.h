@@ -32,6 +32,9 @@ void msa_tls_bye(struct msa_tls *t);
 void msa_tls_free(struct msa_tls *t);
 /* "TLS1.3 cipher=... resumed=no client=CN" for the session's .tls record. */
 void msa_tls_describe(struct msa_tls *t, char *buf, size_t len);
+/* true when the client presented a certificate (verified by the handshake:
+ * with --tls-client-ca one is required and checked). */
+bool msa_tls_has_client_cert(struct msa_tls *t);
 /* Channel binding data of this session ("tls-exporter" / "tls-unique"). */
 int msa_tls_channel_binding(struct msa_tls *t, const char *type, unsigned char *out, size_t *len);
 

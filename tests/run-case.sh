@@ -62,11 +62,16 @@ if ! has no-server; then
 	has listen && listen=$(cat "$tmp/sec/listen")
 	tlsopts=()
 	if has tls; then
-		# "starttls|implicit CERT [client-ca]": the MSA's TLS with certs/CERT.pem
-		read -r tls_mode tls_cert tls_client <"$tmp/sec/tls"
+		# "starttls|implicit CERT [client-ca] [tls12]": the MSA's TLS with certs/CERT.pem
+		read -r tls_mode tls_cert tls_more <"$tmp/sec/tls"
 		tlsopts=(--tls-cert "$certs/$tls_cert.pem" --tls-key "$certs/$tls_cert-key.pem")
 		[ "$tls_mode" = implicit ] && tlsopts+=(--implicit-tls)
-		[ "${tls_client:-}" = client-ca ] && tlsopts+=(--tls-client-ca "$certs/ca.pem")
+		for w in ${tls_more:-}; do
+			case $w in
+			client-ca) tlsopts+=(--tls-client-ca "$certs/ca.pem") ;;
+			tls12) tlsopts+=(--tls-priorities "NORMAL:-VERS-TLS1.3") ;;
+			esac
+		done
 	fi
 	authopts=()
 	if has auth; then
