@@ -181,6 +181,7 @@ static const struct mech sasl_mechs[] = {
 	{ "LOGIN", MK_GSASL, false, false },
 	{ "CRAM-MD5", MK_GSASL, false, false },
 	{ "EXTERNAL", MK_GSASL, false, false }, /* only with --auth-mechs: the TLS client certificate */
+	{ "DIGEST-MD5", MK_GSASL, false, false }, /* only with --auth-mechs */
 	{ "SCRAM-SHA-1", MK_GSASL, true, false },
 	{ "SCRAM-SHA-1-PLUS", MK_GSASL, true, true },
 	{ "SCRAM-SHA-256", MK_GSASL, true, false },

@@ -452,6 +452,10 @@ static int script_parse_line(struct script *sc, const char *path, unsigned long 
 		return 0;
 	}
 	if (d.act == SA_AUTH_BADSIG) {
+		/* An optional AUTH, for symmetry with the verb directives. */
+		struct script_lex save = lx;
+		if (!script_lex_word(&lx, &w, &wl) || wl != 4 || strncasecmp(w, "AUTH", 4) != 0)
+			lx = save;
 		script_lex_blank(&lx);
 		if (lx.p != lx.end)
 			return script_error(path, ln, "unexpected '%.*s' after auth-bad-signature",
@@ -1861,12 +1865,14 @@ int main(int argc, char **argv)
 	if (m.script_path && script_load(&m.script, m.script_path) != 0) {
 		script_free(&m.script);
 		msa_sasl_free(m.sasl);
+		msa_tls_creds_free(m.tls);
 		return 2;
 	}
 	if (mkdir(m.dir, 0755) != 0 && errno != EEXIST) {
 		fprintf(stderr, "msa: %s: %s\n", m.dir, strerror(errno));
 		script_free(&m.script);
 		msa_sasl_free(m.sasl);
+		msa_tls_creds_free(m.tls);
 		return 1;
 	}
 	int rc = 1;
