@@ -57,7 +57,8 @@ static bool auth_offered(const char *offered, const char *mech)
 	return false;
 }
 
-bool auth_mech_sends_secret(const char *mech)
+/* A mechanism whose secret goes to the server as it is. */
+static bool auth_mech_sends_secret(const char *mech)
 {
 	return strcasecmp(mech, "PLAIN") == 0 || strcasecmp(mech, "LOGIN") == 0 ||
 	       strcasecmp(mech, "XOAUTH2") == 0 || strcasecmp(mech, "OAUTHBEARER") == 0;

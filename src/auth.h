@@ -35,10 +35,6 @@ enum auth_status { AUTH_MORE, AUTH_DONE, AUTH_ERROR };
 const char *auth_choose(const char *configured, const char *offered, bool secure,
 			bool have_binding, char *err, size_t errlen);
 
-/* true when MECH is one whose secret goes to the server as it is (PLAIN,
- * LOGIN, XOAUTH2, OAUTHBEARER): not without TLS except to loopback. */
-bool auth_mech_sends_secret(const char *mech);
-
 struct auth;
 
 /* Start MECH. The strings in C and B are copied. NULL with ERR when the

@@ -356,6 +356,13 @@ static void session_auth_begin(struct session *s)
 	struct auth_creds cr = { c->user, c->secret, c->host, c->port, NULL };
 	const char *mech;
 
+	/* Credentials of any kind go only inside TLS, or to this machine. */
+	if (!secure) {
+		snprintf(err, sizeof err, "authentication without TLS is refused (except to loopback); "
+			 "remove 'tls off' from the account");
+		smtp_auth_fail(s->smtp, OUTCOME_CONFIG, err);
+		return;
+	}
 	if (tls) {
 		const char *type = tls_channel_binding_type(&s->tr);
 		if (type != NULL && tls_channel_binding(&s->tr, type, &cb, &cblen) == 0) {
@@ -370,12 +377,6 @@ static void session_auth_begin(struct session *s)
 		goto out;
 	}
 	snprintf(s->auth_mech, sizeof s->auth_mech, "%s", mech);
-	if (auth_mech_sends_secret(mech) && !secure) {
-		snprintf(err, sizeof err, "%s would send the password in clear to %s; use TLS (remove 'tls off')",
-			 mech, c->host);
-		smtp_auth_fail(s->smtp, OUTCOME_CONFIG, err);
-		goto out;
-	}
 	if (b.type != NULL && strncmp(mech, "SCRAM-", 6) == 0 && strstr(mech, "-PLUS") == NULL) {
 		char plus[64];
 		snprintf(plus, sizeof plus, "%s-PLUS", mech);
