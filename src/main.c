@@ -2,6 +2,7 @@
  * from stdin, then one session; exits only through the outcome table. */
 #include <errno.h>
 #include <fcntl.h>
+#include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <gsasl.h>
 #include <idn2.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -396,6 +398,110 @@ static enum outcome auth_setup(const struct cfg_file *cf, const struct cfg_accou
 	return OUTCOME_CONFIG;
 }
 
+/* A display name as it goes into From: as it is when it is all atoms,
+ * quoted when it has specials, RFC 2047 encoded-words when it is not ASCII. */
+static char *display_name(const char *name)
+{
+	const unsigned char *p;
+	bool ascii = true, special = false;
+	size_t n = strlen(name), i, o = 0;
+	char *out;
+
+	for (p = (const unsigned char *)name; *p != '\0'; p++) {
+		if (*p >= 0x80 || *p < 0x20)
+			ascii = false;
+		else if (strchr("()<>[]:;@\\,.\"", *p) != NULL)
+			special = true;
+	}
+	if (ascii && !special)
+		return xstrdup(name);
+	if (ascii) {
+		out = xmalloc(2 * n + 3);
+		out[o++] = '"';
+		for (i = 0; i < n; i++) {
+			if (name[i] == '"' || name[i] == '\\')
+				out[o++] = '\\';
+			out[o++] = name[i];
+		}
+		out[o++] = '"';
+		out[o] = '\0';
+		return out;
+	}
+	/* RFC 2047: encoded-words of at most 75 characters, each holding whole
+	 * UTF-8 characters (45 input octets become 60 of base64). */
+	out = xmalloc(n * 3 + 64);
+	for (i = 0; i < n;) {
+		size_t take = n - i < 45 ? n - i : 45;
+		char *b64 = NULL;
+		size_t b64len;
+
+		while (i + take < n && ((unsigned char)name[i + take] & 0xc0) == 0x80)
+			take--;
+		if (gsasl_base64_to(name + i, take, &b64, &b64len) != GSASL_OK)
+			break;
+		o += (size_t)snprintf(out + o, n * 3 + 64 - o, "%s=?UTF-8?B?%s?=", i > 0 ? " " : "", b64);
+		free(b64);
+		i += take;
+	}
+	return out;
+}
+
+/* The header fields kurier adds when the message lacks them (account
+ * keywords set_from_header, set_date_header, set_msgid_header). A is NULL
+ * when the account is chosen by the From header, which then exists. */
+static void header_fixups(const struct request *req, const struct cfg_account *a, struct msg_opts *mo,
+			  char *date, size_t datelen, char *msgid, size_t msgidlen, char **from_value)
+{
+	static const char *const days[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+	static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+					      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	const char *sf = a != NULL ? a->val[CFG_SET_FROM_HEADER] : "off";
+	const char *sd = a != NULL ? a->val[CFG_SET_DATE_HEADER] : NULL;
+	const char *sm = a != NULL ? a->val[CFG_SET_MSGID_HEADER] : NULL;
+	const char *addr = req->from;
+	const char *name = req->full_name;
+	time_t now = time(NULL);
+	struct tm tm;
+	unsigned char rnd[9];
+
+	mo->set_from = sf == NULL || strcmp(sf, "auto") == 0 ? MSG_FROM_AUTO
+		     : strcmp(sf, "on") == 0 ? MSG_FROM_ON : MSG_FROM_OFF;
+	if (addr == NULL && a != NULL && a->val[CFG_FROM] != NULL && strpbrk(a->val[CFG_FROM], "*?[") == NULL)
+		addr = a->val[CFG_FROM];
+	if (name == NULL && a != NULL)
+		name = a->val[CFG_FROM_FULL_NAME];
+	if (addr != NULL && *addr != '\0' && strchr(addr, '@') != NULL) {
+		size_t n;
+		char *dn = name != NULL && *name != '\0' ? display_name(name) : NULL;
+		n = strlen(addr) + (dn != NULL ? strlen(dn) : 0) + 4;
+		*from_value = xmalloc(n);
+		if (dn != NULL)
+			snprintf(*from_value, n, "%s <%s>", dn, addr);
+		else
+			snprintf(*from_value, n, "%s", addr);
+		free(dn);
+		mo->from_value = *from_value;
+		mo->msgid_domain = strrchr(addr, '@') + 1;
+	}
+	/* RFC 5322 3.3, with English names whatever the locale. */
+	if (sd == NULL || strcmp(sd, "off") != 0) {
+		long off;
+		localtime_r(&now, &tm);
+		off = tm.tm_gmtoff / 60;
+		snprintf(date, datelen, "%s, %02d %s %04d %02d:%02d:%02d %c%02ld%02ld", days[tm.tm_wday],
+			 tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
+			 off < 0 ? '-' : '+', labs(off) / 60, labs(off) % 60);
+		mo->date = date;
+	}
+	if ((sm == NULL || strcmp(sm, "off") != 0) && gnutls_rnd(GNUTLS_RND_NONCE, rnd, sizeof rnd) == 0) {
+		size_t i, o = 0;
+		for (i = 0; i < sizeof rnd && o + 3 < msgidlen; i++)
+			o += (size_t)snprintf(msgid + o, msgidlen - o, "%02x", rnd[i]);
+		snprintf(msgid + o, msgidlen - o, ".%lld", (long long)now);
+		mo->msgid_left = msgid;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct request req;
@@ -407,7 +513,8 @@ int main(int argc, char **argv)
 	struct diag d = { 0 };
 	struct tls_setup ts;
 	char err[KURIER_ERRLEN], ehlo[256];
-	char *from = NULL, *secret = NULL;
+	char *from = NULL, *secret = NULL, *from_value = NULL;
+	char date[64], msgid[128];
 	const char *auth_mode = NULL;
 	const char *sender_hint = NULL;
 	enum outcome o = OUTCOME_OK;
@@ -445,22 +552,26 @@ int main(int argc, char **argv)
 		goto out;
 	have_cf = true;
 
+	/* RFC 5321 envelope sender: -f, then the From header when asked, then
+	 * the account's from. Only the From header needs the message first. */
+	sender_hint = req.from;
+	if (!req.read_envelope_from || req.from != NULL) {
+		if ((acct = choose_account(&req, &cf, sender_hint, &o)) == NULL)
+			goto out;
+	}
 	if (req.mode == CLI_SEND) {
-		struct msg_opts mo = { req.ignore_dots, req.read_recipients, true };
+		struct msg_opts mo = { .ignore_dots = req.ignore_dots,
+				       .collect_rcpts = req.read_recipients, .remove_bcc = true };
+		header_fixups(&req, acct, &mo, date, sizeof date, msgid, sizeof msgid, &from_value);
 		rd = msg_reader_new(&mo, spool_write, &sp);
 		if ((o = read_message(&req, rd, &sp)) != OUTCOME_OK)
 			goto out;
 	}
-
-	/* RFC 5321 envelope sender: -f, then the From header when asked, then
-	 * the account's from. */
-	if (req.from != NULL)
-		sender_hint = req.from;
-	else if (req.read_envelope_from && rd != NULL)
-		sender_hint = msg_reader_from(rd);
-	acct = choose_account(&req, &cf, sender_hint, &o);
-	if (acct == NULL)
-		goto out;
+	if (acct == NULL) {
+		sender_hint = rd != NULL ? msg_reader_from(rd) : NULL;
+		if ((acct = choose_account(&req, &cf, sender_hint, &o)) == NULL)
+			goto out;
+	}
 	if (req.mode == CLI_PRETEND) {
 		print_pretend(&cf, acct);
 		goto out;
@@ -549,6 +660,7 @@ int main(int argc, char **argv)
 	}
 out:
 	tls_setup_free(&ts);
+	free(from_value);
 	xfree_secret(secret);
 	free(from);
 	addr_list_free(&rcpts);

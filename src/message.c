@@ -109,12 +109,52 @@ static bool msg_name_is(const char *f, size_t n, const char *name)
 	return strlen(name) == n && strncasecmp(f, name, n) == 0;
 }
 
+static int msg_add_field(struct msg_reader *r, const char *name, const char *value, char *err,
+			 size_t errlen)
+{
+	size_t n = strlen(name) + strlen(value) + 5;
+	char *line = xmalloc(n);
+	int rc;
+
+	snprintf(line, n, "%s: %s\r\n", name, value);
+	rc = msg_emit(r, line, strlen(line), err, errlen);
+	free(line);
+	return rc;
+}
+
+/* The fields a sendmail adds when the message lacks them (RFC 5322 3.6:
+ * Date and From are required, Message-ID should be there). */
+static int msg_add_missing(struct msg_reader *r, bool has_from, bool has_date, bool has_msgid,
+			   char *err, size_t errlen)
+{
+	const struct msg_opts *o = &r->opts;
+	int rc;
+
+	if (o->from_value != NULL && (o->set_from == MSG_FROM_ON || (o->set_from == MSG_FROM_AUTO && !has_from)) &&
+	    (rc = msg_add_field(r, "From", o->from_value, err, errlen)) != 0)
+		return rc;
+	if (o->date != NULL && !has_date && (rc = msg_add_field(r, "Date", o->date, err, errlen)) != 0)
+		return rc;
+	if (o->msgid_left != NULL && !has_msgid) {
+		const char *dom = o->msgid_domain;
+		const char *at = r->from != NULL ? strrchr(r->from, '@') : NULL;
+		char id[600];
+
+		if (dom == NULL)
+			dom = at != NULL && at[1] != '\0' ? at + 1 : "localhost";
+		snprintf(id, sizeof id, "<%s@%s>", o->msgid_left, dom);
+		if ((rc = msg_add_field(r, "Message-ID", id, err, errlen)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
 /* Walk the header block: collect -t recipients and the From address,
  * write every field that is kept to the sink. */
 static int msg_finish_headers(struct msg_reader *r, char *err, size_t errlen)
 {
 	const char *p = r->hdr, *end = r->hdr + r->hdrlen;
-	bool resent = false;
+	bool resent = false, has_from = false, has_date = false, has_msgid = false;
 	int pass, rc = 0;
 
 	/* RFC 5322 3.6.6: with Resent- fields present, -t uses the Resent-
@@ -137,6 +177,9 @@ static int msg_finish_headers(struct msg_reader *r, char *err, size_t errlen)
 			if (pass == 0) {
 				if (name > 7 && strncasecmp(f, "Resent-", 7) == 0)
 					resent = true;
+				has_from = has_from || msg_name_is(f, name, "From");
+				has_date = has_date || msg_name_is(f, name, "Date");
+				has_msgid = has_msgid || msg_name_is(f, name, "Message-ID");
 				continue;
 			}
 			{
@@ -168,12 +211,15 @@ static int msg_finish_headers(struct msg_reader *r, char *err, size_t errlen)
 				}
 				if (is_bcc && r->opts.remove_bcc)
 					continue;
+				if (r->opts.set_from == MSG_FROM_ON && r->opts.from_value != NULL &&
+				    msg_name_is(f, name, "From"))
+					continue;
 				if ((rc = msg_emit(r, f, (size_t)(q - f), err, errlen)) != 0)
 					return rc;
 			}
 		}
 	}
-	return 0;
+	return msg_add_missing(r, has_from, has_date, has_msgid, err, errlen);
 }
 
 static int msg_add_header_bytes(struct msg_reader *r, const char *s, size_t n, char *err, size_t errlen)

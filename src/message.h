@@ -14,10 +14,21 @@
 /* Receives canonical bytes (CRLF line ends). Returns 0, or -1 with ERR. */
 typedef int (*msg_sink_fn)(void *ctx, const char *buf, size_t len, char *err, size_t errlen);
 
+enum msg_set_from {
+	MSG_FROM_AUTO,       /* add From when the message has none */
+	MSG_FROM_ON,         /* replace any From with from_value */
+	MSG_FROM_OFF,        /* leave From alone */
+};
+
 struct msg_opts {
 	bool ignore_dots;    /* -i / -oi: a lone "." line is ordinary text */
 	bool collect_rcpts;  /* -t: gather recipients from the headers */
 	bool remove_bcc;     /* drop Bcc and Resent-Bcc header fields */
+	enum msg_set_from set_from;
+	const char *from_value;   /* From field body to add ("Name <a@b>"), or NULL */
+	const char *date;         /* Date field body to add when missing, or NULL */
+	const char *msgid_left;   /* Message-ID to add when missing: <LEFT@DOMAIN>, or NULL */
+	const char *msgid_domain; /* its domain; NULL: the From address's, else localhost */
 };
 
 enum msg_status { MSG_OK, MSG_END, MSG_ERROR };

@@ -72,7 +72,7 @@ static const struct msg_row msg_rows[] = {
 static void run_row(const struct msg_row *row, size_t cut, size_t idx)
 {
 	struct sinkbuf sb = { .n = 0 };
-	struct msg_opts o = { row->ignore_dots, row->collect, true };
+	struct msg_opts o = { .ignore_dots = row->ignore_dots, .collect_rcpts = row->collect, .remove_bcc = true };
 	struct msg_reader *r = msg_reader_new(&o, test_sink, &sb);
 	size_t n = row->inlen ? row->inlen : strlen(row->in);
 	char err[256] = "", joined[1024] = "";
@@ -116,7 +116,7 @@ static void test_reader_byte_by_byte(void **state)
 {
 	const char *in = "To: a@x.example\r\nBcc: b@x.example\r\n\r\n.\r\n..x\r\nend";
 	struct sinkbuf sb = { .n = 0 };
-	struct msg_opts o = { true, true, true };
+	struct msg_opts o = { .ignore_dots = true, .collect_rcpts = true, .remove_bcc = true };
 	struct msg_reader *r = msg_reader_new(&o, test_sink, &sb);
 	char err[256];
 	size_t i;
@@ -134,7 +134,7 @@ static void test_reader_long_header_line(void **state)
 {
 	char in[1100];
 	struct sinkbuf sb = { .n = 0 };
-	struct msg_opts o = { false, false, true };
+	struct msg_opts o = { .ignore_dots = false, .collect_rcpts = false, .remove_bcc = true };
 	struct msg_reader *r = msg_reader_new(&o, test_sink, &sb);
 	char err[256] = "";
 	(void)state;
@@ -150,7 +150,7 @@ static void test_reader_bad_address_with_t(void **state)
 {
 	const char *in = "To: \"unterminated <a@x.example>\n\nb\n";
 	struct sinkbuf sb = { .n = 0 };
-	struct msg_opts o = { false, true, true };
+	struct msg_opts o = { .ignore_dots = false, .collect_rcpts = true, .remove_bcc = true };
 	struct msg_reader *r = msg_reader_new(&o, test_sink, &sb);
 	char err[256] = "";
 	(void)state;
@@ -164,7 +164,7 @@ static void test_reader_eightbit_and_from(void **state)
 {
 	const char *in = "From: Al <al@x.example>\nResent-From: r@x.example\n\n\xe2\x82\xac\n";
 	struct sinkbuf sb = { .n = 0 };
-	struct msg_opts o = { false, false, true };
+	struct msg_opts o = { .ignore_dots = false, .collect_rcpts = false, .remove_bcc = true };
 	struct msg_reader *r = msg_reader_new(&o, test_sink, &sb);
 	char err[256];
 	(void)state;
