@@ -176,6 +176,39 @@ static void test_reader_eightbit_and_from(void **state)
 	msg_reader_free(r);
 }
 
+static void run_fixups(const char *in, enum msg_set_from sf, const char *want)
+{
+	struct sinkbuf sb = { .n = 0 };
+	struct msg_opts o = { .remove_bcc = true, .set_from = sf, .from_value = "A <a@x.example>",
+			      .date = "Tue, 01 Dec 2026 10:00:00 +0000", .msgid_left = "id1" };
+	struct msg_reader *r = msg_reader_new(&o, test_sink, &sb);
+	char err[256];
+
+	assert_int_equal(msg_reader_feed(r, in, strlen(in), err, sizeof err), MSG_OK);
+	assert_int_equal(msg_reader_finish(r, err, sizeof err), MSG_OK);
+	if (sb.n != strlen(want) || memcmp(sb.b, want, sb.n) != 0)
+		fail_msg("got '%.*s'", (int)sb.n, sb.b);
+	msg_reader_free(r);
+}
+
+static void test_header_fixups(void **state)
+{
+	(void)state;
+	/* nothing there: all three, at the end of the header block */
+	run_fixups("Subject: s\n\nb\n", MSG_FROM_AUTO,
+		   "Subject: s\r\nFrom: A <a@x.example>\r\nDate: Tue, 01 Dec 2026 10:00:00 +0000\r\n"
+		   "Message-ID: <id1@localhost>\r\n\r\nb\r\n");
+	/* all there (any case): nothing added; the Message-ID domain would be the From's */
+	run_fixups("from: z@y.example\nDATE: x\nMessage-Id: <m@y>\n\nb\n", MSG_FROM_AUTO,
+		   "from: z@y.example\r\nDATE: x\r\nMessage-Id: <m@y>\r\n\r\nb\r\n");
+	/* From present, set_from on: replaced; Message-ID takes the From's domain */
+	run_fixups("From: z@y.example\nDate: x\n\nb\n", MSG_FROM_ON,
+		   "Date: x\r\nFrom: A <a@x.example>\r\nMessage-ID: <id1@y.example>\r\n\r\nb\r\n");
+	/* set_from off: no From even when missing */
+	run_fixups("Date: x\nMessage-ID: <m@y>\n\nb\n", MSG_FROM_OFF,
+		   "Date: x\r\nMessage-ID: <m@y>\r\n\r\nb\r\n");
+}
+
 /* Dot-stuffing in two pieces split at every offset equals one piece. */
 static void test_stuff_every_split(void **state)
 {
@@ -202,6 +235,7 @@ int main(void)
 		cmocka_unit_test(test_reader_long_header_line),
 		cmocka_unit_test(test_reader_bad_address_with_t),
 		cmocka_unit_test(test_reader_eightbit_and_from),
+		cmocka_unit_test(test_header_fixups),
 		cmocka_unit_test(test_stuff_every_split),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
