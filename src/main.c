@@ -6,6 +6,7 @@
 #include <gnutls/gnutls.h>
 #include <gsasl.h>
 #include <idn2.h>
+#include <netdb.h>
 #include <pwd.h>
 #include <strings.h>
 #include <stdio.h>
@@ -398,6 +399,66 @@ static enum outcome auth_setup(const struct cfg_file *cf, const struct cfg_accou
 	return OUTCOME_CONFIG;
 }
 
+/* The account's from with %U (user), %H (host name), %C (canonical host
+ * name), %M (/etc/mailname) and %% expanded; NULL when it has none or it
+ * is a pattern (wildcards) rather than an address. */
+static char *account_sender(const struct cfg_account *a)
+{
+	const char *f = a != NULL ? a->val[CFG_FROM] : NULL;
+	char out[1024], host[256] = "localhost", mail[256] = "";
+	size_t o = 0;
+
+	if (f == NULL || strpbrk(f, "*?[") != NULL)
+		return NULL;
+	for (; *f != '\0' && o + 1 < sizeof out; f++) {
+		const char *ins = NULL;
+		char one[2] = { *f, '\0' };
+
+		if (*f != '%' || f[1] == '\0') {
+			ins = one;
+		} else {
+			f++;
+			if (*f == 'U') {
+				struct passwd *pw = getpwuid(getuid());
+				ins = pw != NULL ? pw->pw_name : "unknown";
+			} else if (*f == 'H' || *f == 'C') {
+				if (gethostname(host, sizeof host) != 0)
+					snprintf(host, sizeof host, "localhost");
+				host[sizeof host - 1] = '\0';
+				if (*f == 'C') {
+					struct addrinfo hints, *res = NULL;
+					memset(&hints, 0, sizeof hints);
+					hints.ai_flags = AI_CANONNAME;
+					if (getaddrinfo(host, NULL, &hints, &res) == 0 && res != NULL &&
+					    res->ai_canonname != NULL)
+						snprintf(host, sizeof host, "%s", res->ai_canonname);
+					if (res != NULL)
+						freeaddrinfo(res);
+				}
+				ins = host;
+			} else if (*f == 'M') {
+				FILE *mf = fopen("/etc/mailname", "re");
+				if (mf != NULL && fgets(mail, sizeof mail, mf) != NULL)
+					mail[strcspn(mail, "\r\n")] = '\0';
+				if (mf != NULL)
+					fclose(mf);
+				if (mail[0] == '\0' && gethostname(mail, sizeof mail) != 0)
+					snprintf(mail, sizeof mail, "localhost");
+				mail[sizeof mail - 1] = '\0';
+				ins = mail;
+			} else {
+				one[0] = *f;
+				ins = one;
+			}
+		}
+		o += (size_t)snprintf(out + o, sizeof out - o, "%s", ins);
+	}
+	if (o >= sizeof out)
+		o = sizeof out - 1;
+	out[o] = '\0';
+	return xstrdup(out);
+}
+
 /* A display name as it goes into From: as it is when it is all atoms,
  * quoted when it has specials, RFC 2047 encoded-words when it is not ASCII. */
 static char *display_name(const char *name)
@@ -450,7 +511,8 @@ static char *display_name(const char *name)
  * keywords set_from_header, set_date_header, set_msgid_header). A is NULL
  * when the account is chosen by the From header, which then exists. */
 static void header_fixups(const struct request *req, const struct cfg_account *a, struct msg_opts *mo,
-			  char *date, size_t datelen, char *msgid, size_t msgidlen, char **from_value)
+			  char *date, size_t datelen, char *msgid, size_t msgidlen, char **from_value,
+			  char *msgid_domain, size_t msgid_domain_len)
 {
 	static const char *const days[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
 	static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -458,7 +520,9 @@ static void header_fixups(const struct request *req, const struct cfg_account *a
 	const char *sf = a != NULL ? a->val[CFG_SET_FROM_HEADER] : "off";
 	const char *sd = a != NULL ? a->val[CFG_SET_DATE_HEADER] : NULL;
 	const char *sm = a != NULL ? a->val[CFG_SET_MSGID_HEADER] : NULL;
-	const char *addr = req->from;
+	bool override = a == NULL || cfg_bool(a, CFG_ALLOW_FROM_OVERRIDE, true);
+	char *acct_from = account_sender(a);
+	const char *addr = override ? req->from : NULL;
 	const char *name = req->full_name;
 	time_t now = time(NULL);
 	struct tm tm;
@@ -466,8 +530,8 @@ static void header_fixups(const struct request *req, const struct cfg_account *a
 
 	mo->set_from = sf == NULL || strcmp(sf, "auto") == 0 ? MSG_FROM_AUTO
 		     : strcmp(sf, "on") == 0 ? MSG_FROM_ON : MSG_FROM_OFF;
-	if (addr == NULL && a != NULL && a->val[CFG_FROM] != NULL && strpbrk(a->val[CFG_FROM], "*?[") == NULL)
-		addr = a->val[CFG_FROM];
+	if (addr == NULL)
+		addr = acct_from;
 	if (name == NULL && a != NULL)
 		name = a->val[CFG_FROM_FULL_NAME];
 	if (addr != NULL && *addr != '\0' && strchr(addr, '@') != NULL) {
@@ -481,8 +545,10 @@ static void header_fixups(const struct request *req, const struct cfg_account *a
 			snprintf(*from_value, n, "%s", addr);
 		free(dn);
 		mo->from_value = *from_value;
-		mo->msgid_domain = strrchr(addr, '@') + 1;
+		snprintf(msgid_domain, msgid_domain_len, "%s", strrchr(addr, '@') + 1);
+		mo->msgid_domain = msgid_domain;
 	}
+	free(acct_from);
 	/* RFC 5322 3.3, with English names whatever the locale. */
 	if (sd == NULL || strcmp(sd, "off") != 0) {
 		long off;
@@ -514,7 +580,7 @@ int main(int argc, char **argv)
 	struct tls_setup ts;
 	char err[KURIER_ERRLEN], ehlo[256];
 	char *from = NULL, *secret = NULL, *from_value = NULL;
-	char date[64], msgid[128];
+	char date[64], msgid[128], msgid_domain[256];
 	const char *auth_mode = NULL;
 	const char *sender_hint = NULL;
 	enum outcome o = OUTCOME_OK;
@@ -562,7 +628,8 @@ int main(int argc, char **argv)
 	if (req.mode == CLI_SEND) {
 		struct msg_opts mo = { .ignore_dots = req.ignore_dots,
 				       .collect_rcpts = req.read_recipients, .remove_bcc = true };
-		header_fixups(&req, acct, &mo, date, sizeof date, msgid, sizeof msgid, &from_value);
+		header_fixups(&req, acct, &mo, date, sizeof date, msgid, sizeof msgid, &from_value,
+			      msgid_domain, sizeof msgid_domain);
 		rd = msg_reader_new(&mo, spool_write, &sp);
 		if ((o = read_message(&req, rd, &sp)) != OUTCOME_OK)
 			goto out;
@@ -590,10 +657,11 @@ int main(int argc, char **argv)
 		const struct addr_list *hdr = msg_reader_rcpts(rd);
 		char port[16];
 
-		if (sender_hint != NULL)
+		/* allow_from_override off: the account's sender, whatever -f says */
+		if (sender_hint != NULL && cfg_bool(acct, CFG_ALLOW_FROM_OVERRIDE, true))
 			from = xstrdup(sender_hint);
-		else if (acct->val[CFG_FROM] != NULL && strpbrk(acct->val[CFG_FROM], "*?[") == NULL)
-			from = xstrdup(acct->val[CFG_FROM]);
+		else
+			from = account_sender(acct);
 		if (from == NULL) {
 			diag_error("no envelope sender: give -f ADDR, or set from in account '%s' of %s",
 				   acct->name, cf.path);
