@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -568,6 +569,60 @@ static void header_fixups(const struct request *req, const struct cfg_account *a
 	}
 }
 
+/* One line per message for logfile and syslog: time, account, host, TLS,
+ * AUTH, envelope, size, the deciding reply and the exit code. Never a
+ * secret. A log that cannot be written is a warning, not a failed send. */
+static void log_submission(const struct cfg_file *cf, const struct cfg_account *a,
+			   const struct session_conf *sc, const struct smtp_envelope *env,
+			   const struct session_facts *f, enum outcome o, uint64_t size)
+{
+	const char *lf = a->val[CFG_LOGFILE], *sl = a->val[CFG_SYSLOG];
+	const char *tf = a->val[CFG_LOGFILE_TIME_FORMAT];
+	char line[4096], stamp[128], rc[512] = "";
+	size_t i, n = 0;
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (lf == NULL && (sl == NULL || strcmp(sl, "off") == 0))
+		return;
+	for (i = 0; i < env->nrcpt && n + 2 < sizeof rc; i++)
+		n += (size_t)snprintf(rc + n, sizeof rc - n, "%s%s", i > 0 ? "," : "", env->rcpt[i]);
+	if (n >= sizeof rc)
+		snprintf(rc + sizeof rc - 4, 4, "...");
+	snprintf(line, sizeof line,
+		 "account=%s host=%s tls=%s auth=%s from=<%s> recipients=%s mailsize=%llu reply='%s' exitcode=%s",
+		 a->name, sc->host, f->tls, f->auth, env->from, rc, (unsigned long long)size, f->reply,
+		 outcome_info(o)->name);
+	if (lf != NULL) {
+		FILE *fp = strcmp(lf, "-") == 0 ? stdout : fopen(lf, "ae");
+		localtime_r(&now, &tm);
+		/* logfile_time_format is the user's own strftime format */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+		if (strftime(stamp, sizeof stamp, tf != NULL ? tf : "%b %d %H:%M:%S", &tm) == 0)
+			stamp[0] = '\0';
+#pragma GCC diagnostic pop
+		if (fp == NULL)
+			diag_warn("%s:%u: cannot open logfile %s: %s; the message is %s", cf->path,
+				  a->line[CFG_LOGFILE], lf, strerror(errno), o == OUTCOME_OK ? "sent" : "not sent");
+		else {
+			fprintf(fp, "%s %s\n", stamp, line);
+			if (fp != stdout)
+				fclose(fp);
+		}
+	}
+	if (sl != NULL && strcmp(sl, "off") != 0) {
+		int fac = LOG_MAIL;
+		if (strncasecmp(sl, "LOG_USER", 8) == 0)
+			fac = LOG_USER;
+		else if (strncasecmp(sl, "LOG_LOCAL", 9) == 0 && sl[9] >= '0' && sl[9] <= '7')
+			fac = LOG_LOCAL0 + (sl[9] - '0') * (LOG_LOCAL1 - LOG_LOCAL0);
+		openlog("kurier", LOG_PID, fac);
+		syslog(o == OUTCOME_OK ? LOG_INFO : LOG_ERR, "%s", line);
+		closelog();
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct request req;
@@ -578,6 +633,7 @@ int main(int argc, char **argv)
 	const struct cfg_account *acct = NULL;
 	struct diag d = { 0 };
 	struct tls_setup ts;
+	struct session_facts facts;
 	char err[KURIER_ERRLEN], ehlo[256];
 	char *from = NULL, *secret = NULL, *from_value = NULL;
 	char date[64], msgid[128], msgid_domain[256];
@@ -715,7 +771,8 @@ int main(int argc, char **argv)
 		sc.auth = auth_mode;
 		sc.user = acct->val[CFG_USER];
 		sc.secret = secret;
-		o = session_run(&sc, &env, &sp, &d);
+		o = session_run(&sc, &env, &sp, &d, &facts);
+		log_submission(&cf, acct, &sc, &env, &facts, o, sp.size);
 	} else {
 		struct session_conf sc;
 		char port[16];
@@ -724,7 +781,7 @@ int main(int argc, char **argv)
 		if ((o = tls_setup(&cf, acct, &sc, &ts)) != OUTCOME_OK)
 			goto out;
 		sc.serverinfo = true;
-		o = session_run(&sc, NULL, &sp, &d);
+		o = session_run(&sc, NULL, &sp, &d, NULL);
 	}
 out:
 	tls_setup_free(&ts);

@@ -457,8 +457,30 @@ static void session_print_serverinfo(const struct session *s)
 	}
 }
 
+static void session_fill_facts(struct session *s, struct session_facts *f)
+{
+	const struct smtp_result *r = smtp_result(s->smtp);
+	struct tls_info ti;
+
+	snprintf(f->tls, sizeof f->tls, "off");
+	if (s->tr.ops != NULL && tls_active(&s->tr) && tls_get_info(&s->tr, &ti) == 0)
+		snprintf(f->tls, sizeof f->tls, "%s (%s)", ti.version, ti.cipher);
+	if (s->auth_mech[0] != '\0')
+		snprintf(f->auth, sizeof f->auth, "%s user=%s", s->auth_mech,
+			 s->conf->user != NULL ? s->conf->user : "");
+	else
+		snprintf(f->auth, sizeof f->auth, "off");
+	if (r->outcome == OUTCOME_OK && r->final_reply != NULL)
+		snprintf(f->reply, sizeof f->reply, "%s", r->final_reply);
+	else if (r->code != 0)
+		snprintf(f->reply, sizeof f->reply, "%d%s%s %s", r->code, r->enh[0] ? " " : "", r->enh,
+			 r->text != NULL ? r->text : "");
+	else
+		snprintf(f->reply, sizeof f->reply, "%s", r->text != NULL ? r->text : "");
+}
+
 enum outcome session_run(const struct session_conf *c, const struct smtp_envelope *env,
-			 struct spool *msg, const struct diag *d)
+			 struct spool *msg, const struct diag *d, struct session_facts *facts)
 {
 	struct smtp_params p = { c->ehlo_name, c->tls == SESSION_TLS_STARTTLS, c->serverinfo,
 				 c->auth != NULL && !c->serverinfo };
@@ -474,6 +496,11 @@ enum outcome session_run(const struct session_conf *c, const struct smtp_envelop
 	s.env = env;
 	diag_note(d, 1, "connecting to %s port %s", c->host, c->port);
 	if (net_connect(c->host, c->port, cto, &s.tr, &fail, err, sizeof err) != 0) {
+		if (facts != NULL) {
+			snprintf(facts->tls, sizeof facts->tls, "off");
+			snprintf(facts->auth, sizeof facts->auth, "off");
+			snprintf(facts->reply, sizeof facts->reply, "%s", err);
+		}
 		diag_error("%s; %s", err, fail == OUTCOME_TEMPFAIL ? "try again later, or check host and port"
 						   : "check the host setting");
 		return fail;
@@ -530,6 +557,8 @@ enum outcome session_run(const struct session_conf *c, const struct smtp_envelop
 	if (o == OUTCOME_OK && smtp_result(s.smtp)->dsn_dropped)
 		diag_warn("%s: the server does not offer DSN; delivery status notification options were dropped",
 			  c->host);
+	if (facts != NULL)
+		session_fill_facts(&s, facts);
 	transport_close(&s.tr);
 	auth_free(s.auth);
 	smtp_free(s.smtp);

@@ -30,10 +30,17 @@ struct session_conf {
 	const char *secret;       /* password or token; never logged */
 };
 
+/* What a submission did, for the log line (logfile, syslog). */
+struct session_facts {
+	char tls[192];        /* "TLS1.3 (cipher)" or "off" */
+	char auth[128];       /* "MECH user=U" or "off" */
+	char reply[512];      /* the last reply that decided the outcome */
+};
+
 /* Submit the spooled message with envelope ENV (NULL for serverinfo).
- * Prints every failure as "kurier: HOST: COMMAND: REPLY; hint" and
- * returns the outcome. */
+ * Prints every failure as "kurier: HOST: COMMAND: REPLY; hint", fills
+ * FACTS when it is not NULL, and returns the outcome. */
 enum outcome session_run(const struct session_conf *c, const struct smtp_envelope *env,
-			 struct spool *msg, const struct diag *d);
+			 struct spool *msg, const struct diag *d, struct session_facts *facts);
 
 #endif

@@ -208,6 +208,13 @@ if has expect-tls; then
 			echo "FAIL: server TLS record lacks $field: $(cat "$tmp/msa/1.tls")"; fail=1; fi
 	done <"$tmp/sec/expect-tls"
 fi
+if has expect-logfile; then
+	# the log line of the account's "logfile @DIR@/log", its time stamp as TIME
+	subst expect-logfile >"$tmp/expect-logfile"
+	sed -E 's/^[A-Z][a-z]{2} [0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} /TIME /' "$tmp/log" >"$tmp/log.normalised" 2>/dev/null ||
+		: >"$tmp/log.normalised"
+	check "log file" "$tmp/expect-logfile" "$tmp/log.normalised"
+fi
 if has expect-auth; then
 	[ -f "$tmp/msa/1.auth" ] || : >"$tmp/msa/1.auth"
 	check "AUTH attempts (server side)" "$tmp/sec/expect-auth" "$tmp/msa/1.auth"
@@ -223,14 +230,14 @@ if has secrets; then
 		forms=("$sec" "$(printf '%s' "$sec" | base64 -w0)")
 		has secret-user && forms+=("$(printf '\0%s\0%s' "$(cat "$tmp/sec/secret-user")" "$sec" | base64 -w0)")
 		for form in "${forms[@]}"; do
-			for f in "$tmp/stderr" "$tmp/stdout" "$tmp/transcript"; do
+			for f in "$tmp/stderr" "$tmp/stdout" "$tmp/transcript" "$tmp/log"; do
 				if [ -f "$f" ] && grep -qF -- "$form" "$f"; then
 					echo "FAIL: a secret ($form) appears in $(basename "$f")"; fail=1
 				fi
 			done
 		done
 	done < <(subst secrets | subst_text)
-	[ $fail -eq 0 ] && echo "ok: no secret in stderr, stdout or the -X transcript"
+	[ $fail -eq 0 ] && echo "ok: no secret in stderr, stdout, the -X transcript or the log"
 fi
 if [ $fail -ne 0 ]; then
 	echo "--- stderr:"; cat "$tmp/stderr"
