@@ -761,9 +761,17 @@ int main(int argc, char **argv)
 		env.size = sp.size;
 		env.eightbit = msg_reader_eightbit(rd);
 		env.body = req.body;
+		/* -N and -R win over the account's dsn_notify and dsn_return. */
 		env.dsn_notify = req.dsn_notify;
+		if (env.dsn_notify == NULL && acct->val[CFG_DSN_NOTIFY] != NULL &&
+		    strcasecmp(acct->val[CFG_DSN_NOTIFY], "off") != 0)
+			env.dsn_notify = acct->val[CFG_DSN_NOTIFY];
 		env.dsn_ret = req.dsn_return;
+		if (env.dsn_ret == NULL && acct->val[CFG_DSN_RETURN] != NULL &&
+		    strcasecmp(acct->val[CFG_DSN_RETURN], "off") != 0)
+			env.dsn_ret = strcasecmp(acct->val[CFG_DSN_RETURN], "full") == 0 ? "FULL" : "HDRS";
 		env.dsn_envid = req.dsn_envid;
+		env.dsn_required = cfg_bool(acct, CFG_DSN_REQUIRED, false);
 
 		session_conf_fill(&sc, &cf, acct, ehlo, sizeof ehlo, port, sizeof port);
 		if ((o = tls_setup(&cf, acct, &sc, &ts)) != OUTCOME_OK)

@@ -247,7 +247,7 @@ static const char *session_hint(const struct smtp_result *r)
 	default:
 		break;
 	}
-	if (r->step == STEP_MAIL)
+	if (r->step == STEP_MAIL && r->code != 0)
 		return "the server refuses the sender; check the envelope sender (-f or from)";
 	return "the message was not sent";
 }

@@ -295,6 +295,8 @@ static bool smtp_refused_envelope(struct smtp *s, const struct smtp_envelope *en
 {
 	char t[160];
 	const char *why = NULL;
+	enum outcome o = OUTCOME_DATAERR;
+	bool want_dsn = env->dsn_notify != NULL || env->dsn_ret != NULL || env->dsn_envid != NULL;
 
 	if (env->nrcpt == 0) {
 		why = "no recipients";
@@ -310,10 +312,13 @@ static bool smtp_refused_envelope(struct smtp *s, const struct smtp_envelope *en
 		why = "-B7BIT was given but the message contains 8-bit octets";
 	} else if (env->smtputf8 && !(s->caps.flags & CAP_SMTPUTF8)) {
 		why = "the message needs SMTPUTF8 (non-ASCII addresses) but the server does not offer it";
+	} else if (want_dsn && env->dsn_required && !(s->caps.flags & CAP_DSN)) {
+		why = "delivery status notifications were asked for (dsn_required on) but the server does not offer DSN";
+		o = OUTCOME_UNAVAILABLE;
 	}
 	if (why == NULL)
 		return false;
-	smtp_record(s, OUTCOME_DATAERR, STEP_MAIL, NULL, NULL, why);
+	smtp_record(s, o, STEP_MAIL, NULL, NULL, why);
 	smtp_cancel(s);
 	return true;
 }

@@ -32,6 +32,7 @@ struct smtp_envelope {
 	const char *dsn_notify;        /* NOTIFY= value, or NULL */
 	const char *dsn_ret;           /* RET= value (FULL or HDRS), or NULL */
 	const char *dsn_envid;         /* ENVID= value (raw; xtext-encoded here), or NULL */
+	bool dsn_required;             /* refuse (69) instead of dropping DSN without it */
 };
 
 enum smtp_action {
