@@ -529,6 +529,7 @@ static void header_fixups(const struct request *req, const struct cfg_account *a
 	struct tm tm;
 	unsigned char rnd[9];
 
+	mo->undisclosed = a != NULL && cfg_bool(a, CFG_UNDISCLOSED_RECIPIENTS, false);
 	mo->set_from = sf == NULL || strcmp(sf, "auto") == 0 ? MSG_FROM_AUTO
 		     : strcmp(sf, "on") == 0 ? MSG_FROM_ON : MSG_FROM_OFF;
 	if (addr == NULL)

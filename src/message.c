@@ -135,6 +135,8 @@ static int msg_add_missing(struct msg_reader *r, bool has_from, bool has_date, b
 		return rc;
 	if (o->date != NULL && !has_date && (rc = msg_add_field(r, "Date", o->date, err, errlen)) != 0)
 		return rc;
+	if (o->undisclosed && (rc = msg_add_field(r, "To", "undisclosed-recipients:;", err, errlen)) != 0)
+		return rc;
 	if (o->msgid_left != NULL && !has_msgid) {
 		const char *dom = o->msgid_domain;
 		const char *at = r->from != NULL ? strrchr(r->from, '@') : NULL;
@@ -210,6 +212,9 @@ static int msg_finish_headers(struct msg_reader *r, char *err, size_t errlen)
 					addr_list_free(&l);
 				}
 				if (is_bcc && r->opts.remove_bcc)
+					continue;
+				if (r->opts.undisclosed && (msg_name_is(f, name, "To") || msg_name_is(f, name, "Cc") ||
+							    msg_name_is(f, name, "Bcc")))
 					continue;
 				if (r->opts.set_from == MSG_FROM_ON && r->opts.from_value != NULL &&
 				    msg_name_is(f, name, "From"))
