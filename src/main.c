@@ -19,6 +19,7 @@
 
 #include "common.h"
 #include "address.h"
+#include "aliases.h"
 #include "cli.h"
 #include "config.h"
 #include "diag.h"
@@ -570,6 +571,30 @@ static void header_fixups(const struct request *req, const struct cfg_account *a
 	}
 }
 
+/* Local recipients (no '@') through the account's aliases file. */
+static enum outcome expand_aliases(const struct cfg_file *cf, const struct cfg_account *a,
+				   struct addr_list *rcpts)
+{
+	char err[KURIER_ERRLEN];
+	struct aliases *al = aliases_load(a->val[CFG_ALIASES], err, sizeof err);
+	struct addr_list out = { 0 };
+
+	if (al == NULL) {
+		diag_error("%s:%u: aliases: %s", cf->path, a->line[CFG_ALIASES], err);
+		return OUTCOME_CONFIG;
+	}
+	if (aliases_expand(al, rcpts, &out, err, sizeof err) != 0) {
+		diag_error("%s: %s", a->val[CFG_ALIASES], err);
+		aliases_free(al);
+		addr_list_free(&out);
+		return OUTCOME_CONFIG;
+	}
+	aliases_free(al);
+	addr_list_free(rcpts);
+	*rcpts = out;
+	return OUTCOME_OK;
+}
+
 /* One line per message for logfile and syslog: time, account, host, TLS,
  * AUTH, envelope, size, the deciding reply and the exit code. Never a
  * secret. A log that cannot be written is a warning, not a failed send. */
@@ -740,6 +765,8 @@ int main(int argc, char **argv)
 		}
 		for (i = 0; i < hdr->n; i++)
 			addr_list_add(&rcpts, hdr->v[i]);
+		if (acct->val[CFG_ALIASES] != NULL && (o = expand_aliases(&cf, acct, &rcpts)) != OUTCOME_OK)
+			goto out;
 		if (rcpts.n == 0) {
 			diag_error("no recipients; give them as arguments, or use -t to read them from the headers");
 			o = OUTCOME_DATAERR;
