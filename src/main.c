@@ -180,6 +180,29 @@ static void print_version(void)
 	printf("License: GPL-3.0-or-later. This is free software; there is NO WARRANTY.\n");
 }
 
+/* A host name as it goes to getaddrinfo and the certificate check: a
+ * non-ASCII name becomes its A-label form (IDNA2008 with UTS #46 mapping). */
+static int host_to_ascii(const char *host, char **out, char *err, size_t errlen)
+{
+	const unsigned char *p;
+	int rc;
+
+	for (p = (const unsigned char *)host; *p != '\0' && *p < 0x80; p++)
+		;
+	if (*p == '\0') {
+		*out = xstrdup(host);
+		return 0;
+	}
+	rc = idn2_to_ascii_8z(host, out, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT);
+	if (rc != IDN2_OK) {
+		*out = NULL;
+		snprintf(err, errlen, "host name '%s' is not a valid internationalised domain name: %s",
+			 host, idn2_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
 /* Qualify a bare local part with maildomain, check the result. */
 static int check_address(const struct cfg_account *a, const char *what, char **addr)
 {
@@ -201,6 +224,23 @@ static int check_address(const struct cfg_account *a, const char *what, char **a
 		diag_error("%s '%s' has no domain; write it as user@domain or set maildomain in the account",
 			   what, *addr);
 		return -1;
+	}
+	/* RFC 5890: a non-ASCII domain goes out as A-labels, which every server
+	 * takes; only a non-ASCII local part needs SMTPUTF8. */
+	if (!addr_domain_is_ascii(*addr)) {
+		char *at = strrchr(*addr, '@'), *alabel = NULL, *q;
+		size_t n;
+		if (host_to_ascii(at + 1, &alabel, err, sizeof err) != 0) {
+			char safe[400];
+			diag_error("bad %s '%s': %s", what, diag_printable(*addr, safe, sizeof safe), err);
+			return -1;
+		}
+		n = (size_t)(at - *addr) + strlen(alabel) + 2;
+		q = xmalloc(n);
+		snprintf(q, n, "%.*s@%s", (int)(at - *addr), *addr, alabel);
+		free(alabel);
+		free(*addr);
+		*addr = q;
 	}
 	return 0;
 }
@@ -265,29 +305,6 @@ static void session_conf_fill(struct session_conf *sc, const struct cfg_file *cf
 	sc->port = port;
 	sc->ehlo_name = ehlo;
 	sc->timeout_s = (int)cfg_long(a, CFG_TIMEOUT, 0);
-}
-
-/* A host name as it goes to getaddrinfo and the certificate check: a
- * non-ASCII name becomes its A-label form (IDNA2008 with UTS #46 mapping). */
-static int host_to_ascii(const char *host, char **out, char *err, size_t errlen)
-{
-	const unsigned char *p;
-	int rc;
-
-	for (p = (const unsigned char *)host; *p != '\0' && *p < 0x80; p++)
-		;
-	if (*p == '\0') {
-		*out = xstrdup(host);
-		return 0;
-	}
-	rc = idn2_to_ascii_8z(host, out, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT);
-	if (rc != IDN2_OK) {
-		*out = NULL;
-		snprintf(err, errlen, "host name '%s' is not a valid internationalised domain name: %s",
-			 host, idn2_strerror(rc));
-		return -1;
-	}
-	return 0;
 }
 
 struct tls_setup {
@@ -778,10 +795,11 @@ int main(int argc, char **argv)
 				o = OUTCOME_DATAERR;
 				goto out;
 			}
+		/* RFC 6531: SMTPUTF8 only for what A-labels cannot carry. */
 		for (i = 0; i < rcpts.n; i++)
-			if (!addr_local_is_ascii(rcpts.v[i]) || !addr_domain_is_ascii(rcpts.v[i]))
+			if (!addr_local_is_ascii(rcpts.v[i]))
 				env.smtputf8 = true;
-		if (!addr_local_is_ascii(from) || !addr_domain_is_ascii(from))
+		if (!addr_local_is_ascii(from) || msg_reader_header_eightbit(rd))
 			env.smtputf8 = true;
 		env.from = from;
 		env.rcpt = (const char *const *)rcpts.v;

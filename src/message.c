@@ -28,6 +28,7 @@ struct msg_reader {
 	size_t body_line;
 	size_t max_body_line;
 	bool eightbit;
+	bool hdr_eightbit;        /* octets >= 0x80 in the header block */
 	/* results */
 	struct addr_list rcpts;
 	char *from;
@@ -72,6 +73,11 @@ bool msg_reader_eightbit(const struct msg_reader *r)
 	return r->eightbit;
 }
 
+bool msg_reader_header_eightbit(const struct msg_reader *r)
+{
+	return r->hdr_eightbit;
+}
+
 size_t msg_reader_max_body_line(const struct msg_reader *r)
 {
 	return r->max_body_line;
@@ -81,9 +87,12 @@ static int msg_emit(struct msg_reader *r, const char *buf, size_t len, char *err
 {
 	size_t i;
 
-	for (i = 0; i < len && !r->eightbit; i++)
-		if ((unsigned char)buf[i] & 0x80)
+	for (i = 0; i < len && !(r->eightbit && (r->in_body || r->hdr_eightbit)); i++)
+		if ((unsigned char)buf[i] & 0x80) {
 			r->eightbit = true;
+			if (!r->in_body)
+				r->hdr_eightbit = true;
+		}
 	return r->sink(r->ctx, buf, len, err, errlen);
 }
 

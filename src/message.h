@@ -53,6 +53,8 @@ enum msg_status msg_reader_finish(struct msg_reader *r, char *err, size_t errlen
 const struct addr_list *msg_reader_rcpts(const struct msg_reader *r);
 const char *msg_reader_from(const struct msg_reader *r);
 bool msg_reader_eightbit(const struct msg_reader *r);
+/* Octets >= 0x80 in the header block: RFC 6532 headers, which need SMTPUTF8. */
+bool msg_reader_header_eightbit(const struct msg_reader *r);
 size_t msg_reader_max_body_line(const struct msg_reader *r);
 
 struct msg_stuffer {

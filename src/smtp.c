@@ -311,7 +311,7 @@ static bool smtp_refused_envelope(struct smtp *s, const struct smtp_envelope *en
 	} else if (env->eightbit && env->body == SMTP_BODY_7BIT) {
 		why = "-B7BIT was given but the message contains 8-bit octets";
 	} else if (env->smtputf8 && !(s->caps.flags & CAP_SMTPUTF8)) {
-		why = "the message needs SMTPUTF8 (non-ASCII addresses) but the server does not offer it";
+		why = "the message needs SMTPUTF8 (a non-ASCII local part or header field) but the server does not offer it";
 	} else if (want_dsn && env->dsn_required && !(s->caps.flags & CAP_DSN)) {
 		why = "delivery status notifications were asked for (dsn_required on) but the server does not offer DSN";
 		o = OUTCOME_UNAVAILABLE;
