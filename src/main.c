@@ -726,7 +726,8 @@ int main(int argc, char **argv)
 	}
 	if (req.mode == CLI_SEND) {
 		struct msg_opts mo = { .ignore_dots = req.ignore_dots,
-				       .collect_rcpts = req.read_recipients, .remove_bcc = true };
+				       .collect_rcpts = req.read_recipients,
+				       .remove_bcc = acct == NULL || cfg_bool(acct, CFG_REMOVE_BCC_HEADERS, true) };
 		header_fixups(&req, acct, &mo, date, sizeof date, msgid, sizeof msgid, &from_value,
 			      msgid_domain, sizeof msgid_domain);
 		rd = msg_reader_new(&mo, spool_write, &sp);
