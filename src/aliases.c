@@ -138,12 +138,10 @@ struct aliases *aliases_load(const char *path, char *err, size_t errlen)
 		close(fd);
 		return NULL;
 	}
-	buf = xmalloc((size_t)st.st_size + 1);
-	while (len < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + len, (size_t)st.st_size - len);
-		if (r <= 0)
-			break;
-		len += (size_t)r;
+	if (read_whole_fd(fd, (size_t)st.st_size, &buf, &len) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		return NULL;
 	}
 	close(fd);
 	a = aliases_parse(path, buf, len, err, errlen);

@@ -19,6 +19,11 @@ char *xstrndup(const char *s, size_t n);
 /* Free a string that held a secret after wiping it; NULL is fine. */
 void xfree_secret(char *s);
 
+/* Read SIZE bytes (the file's size from fstat) from FD into a new
+ * NUL-terminated buffer. 0, or -1 with errno on a read error or a file
+ * that shrank. Defined in fileio.c. */
+int read_whole_fd(int fd, size_t size, char **buf, size_t *len);
+
 #include "banned.h"
 
 #endif

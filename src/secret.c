@@ -139,14 +139,11 @@ int secret_netrc(const char *path, const char *host, const char *user, char **ou
 		rc = -1;
 		goto out;
 	}
-	buf = xmalloc((size_t)st.st_size + 1);
-	while (len < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + len, (size_t)st.st_size - len);
-		if (r <= 0)
-			break;
-		len += (size_t)r;
+	if (read_whole_fd(fd, (size_t)st.st_size, &buf, &len) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		rc = -1;
+		goto out;
 	}
-	buf[len] = '\0';
 	p = buf;
 	while ((n = secret_token(&p, &t)) > 0) {
 		if (secret_tok_is(t, n, "machine") || secret_tok_is(t, n, "default")) {
