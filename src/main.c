@@ -87,7 +87,7 @@ static enum outcome load_config(const struct request *req, const struct diag *d,
 }
 
 /* Read the message from standard input into SPOOL through the reader. */
-static enum outcome read_message(const struct request *req, struct msg_reader *rd, struct spool *sp)
+static enum outcome read_message(struct msg_reader *rd, struct spool *sp)
 {
 	char err[KURIER_ERRLEN];
 	char *buf = xmalloc(65536);
@@ -124,7 +124,6 @@ static enum outcome read_message(const struct request *req, struct msg_reader *r
 	}
 out:
 	free(buf);
-	(void)req;
 	return o;
 }
 
@@ -204,7 +203,7 @@ static int host_to_ascii(const char *host, char **out, char *err, size_t errlen)
 }
 
 /* Qualify a bare local part with maildomain, check the result. */
-static int check_address(const struct cfg_account *a, const char *what, char **addr)
+static int check_address(const struct cfg_account *a, const char *what, bool allow_empty, char **addr)
 {
 	char err[KURIER_ERRLEN];
 
@@ -215,7 +214,7 @@ static int check_address(const struct cfg_account *a, const char *what, char **a
 		free(*addr);
 		*addr = q;
 	}
-	if (addr_check(*addr, strcmp(what, "envelope sender") == 0, err, sizeof err) != 0) {
+	if (addr_check(*addr, allow_empty, err, sizeof err) != 0) {
 		char safe[400];
 		diag_error("bad %s '%s': %s", what, diag_printable(*addr, safe, sizeof safe), err);
 		return -1;
@@ -731,7 +730,7 @@ int main(int argc, char **argv)
 		header_fixups(&req, acct, &mo, date, sizeof date, msgid, sizeof msgid, &from_value,
 			      msgid_domain, sizeof msgid_domain);
 		rd = msg_reader_new(&mo, spool_write, &sp);
-		if ((o = read_message(&req, rd, &sp)) != OUTCOME_OK)
+		if ((o = read_message(rd, &sp)) != OUTCOME_OK)
 			goto out;
 	}
 	if (acct == NULL) {
@@ -768,7 +767,7 @@ int main(int argc, char **argv)
 			o = req.read_envelope_from ? OUTCOME_DATAERR : OUTCOME_CONFIG;
 			goto out;
 		}
-		if (check_address(acct, "envelope sender", &from) != 0) {
+		if (check_address(acct, "envelope sender", true, &from) != 0) {
 			o = OUTCOME_DATAERR;
 			goto out;
 		}
@@ -792,7 +791,7 @@ int main(int argc, char **argv)
 		}
 		memset(&env, 0, sizeof env);
 		for (i = 0; i < rcpts.n; i++)
-			if (check_address(acct, "recipient", &rcpts.v[i]) != 0) {
+			if (check_address(acct, "recipient", false, &rcpts.v[i]) != 0) {
 				o = OUTCOME_DATAERR;
 				goto out;
 			}
