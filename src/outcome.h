@@ -37,6 +37,7 @@ enum outcome_step {
 	STEP_GREETING,
 	STEP_EHLO,
 	STEP_STARTTLS,
+	STEP_TLS,        /* the handshake itself */
 	STEP_AUTH,
 	STEP_MAIL,
 	STEP_RCPT,

@@ -284,7 +284,7 @@ static void session_report(const struct session *s, const struct smtp_result *r)
 			   r->outcome == OUTCOME_UNAVAILABLE ? "the message was not sent" : session_auth_hint(r));
 		return;
 	}
-	if (r->step == STEP_STARTTLS && r->command != NULL && strcmp(r->command, "TLS handshake") == 0)
+	if (r->step == STEP_TLS)
 		diag_error("%s: %s: %s", host, r->command, r->text); /* the text says what to do */
 	else if (r->step == STEP_STARTTLS) {
 		char what[600];

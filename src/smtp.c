@@ -289,6 +289,11 @@ static bool smtp_is_ascii(const char *s)
 	return true;
 }
 
+static bool smtp_wants_dsn(const struct smtp_envelope *env)
+{
+	return env->dsn_notify != NULL || env->dsn_ret != NULL || env->dsn_envid != NULL;
+}
+
 /* What the server has said it cannot take is not sent at all: record the
  * bad-input outcome and QUIT. Returns true when ENV is refused. */
 static bool smtp_refused_envelope(struct smtp *s, const struct smtp_envelope *env)
@@ -296,7 +301,7 @@ static bool smtp_refused_envelope(struct smtp *s, const struct smtp_envelope *en
 	char t[160];
 	const char *why = NULL;
 	enum outcome o = OUTCOME_DATAERR;
-	bool want_dsn = env->dsn_notify != NULL || env->dsn_ret != NULL || env->dsn_envid != NULL;
+	bool want_dsn = smtp_wants_dsn(env);
 
 	if (env->nrcpt == 0) {
 		why = "no recipients";
@@ -326,7 +331,7 @@ static bool smtp_refused_envelope(struct smtp *s, const struct smtp_envelope *en
 void smtp_begin(struct smtp *s, const struct smtp_envelope *env)
 {
 	struct smtp_buf mp = { 0 };
-	bool want_dsn = env->dsn_notify != NULL || env->dsn_ret != NULL || env->dsn_envid != NULL;
+	bool want_dsn = smtp_wants_dsn(env);
 	size_t i;
 	char *l;
 
@@ -891,7 +896,7 @@ void smtp_fail(struct smtp *s, enum outcome o, const char *text, bool polite)
 
 void smtp_fail_at(struct smtp *s, enum outcome o, const char *what, const char *text)
 {
-	smtp_record(s, o, STEP_STARTTLS, xstrdup(what), NULL, text);
+	smtp_record(s, o, STEP_TLS, xstrdup(what), NULL, text);
 	smtp_set_phase(s, PH_ABORT);
 }
 

@@ -88,8 +88,8 @@ void smtp_eof(struct smtp *s);
  * OUTCOME O at this step; TEXT says what happened. POLITE sends QUIT. */
 void smtp_fail(struct smtp *s, enum outcome o, const char *text, bool polite);
 
-/* The driver failed at a step of its own (e.g. the TLS handshake): end
- * with OUTCOME O, WHAT names the step, TEXT says what happened. */
+/* The TLS handshake (the driver's own step) failed: end with OUTCOME O,
+ * WHAT names the step, TEXT says what happened and what to do. */
 void smtp_fail_at(struct smtp *s, enum outcome o, const char *what, const char *text);
 
 /* Start a mail transaction; the envelope is copied. */
