@@ -8,6 +8,36 @@ cd "$(dirname "$0")"
 PACKAGES="gcc make autoconf automake pkg-config libc6-dev libgnutls28-dev \
 libgsasl-dev libidn2-dev libcmocka-dev gnutls-bin ca-certificates time \
 bash-completion zsh fish mandoc man-db"
+# The real callers that tests/callers/*.test and tests/system/ drive.
+PACKAGES="$PACKAGES mutt neomutt git git-email libmailtools-perl bsd-mailx \
+mailutils php-cli python3 cron passwd"
+
+# bsd-mailx depends on some mail-transport-agent, and apt would pick exim4,
+# which takes /usr/sbin/sendmail. Where no MTA is installed, a local
+# placeholder package (nothing in it, built here with dpkg-deb) satisfies
+# the dependency instead; any real MTA replaces it when installed later.
+mta_placeholder() {
+	dpkg-query -W -f='${Status} ${Provides}\n' 2>/dev/null |
+		grep -q '^install ok installed.*mail-transport-agent' && return 0
+	d=$(mktemp -d)
+	mkdir -p "$d/pkg/DEBIAN"
+	cat >"$d/pkg/DEBIAN/control" <<CONTROL
+Package: kurier-mta-placeholder
+Version: 1
+Architecture: all
+Maintainer: kurier developers <kurier@localhost>
+Provides: mail-transport-agent
+Conflicts: mail-transport-agent
+Replaces: mail-transport-agent
+Section: mail
+Priority: optional
+Description: empty stand-in for a mail transport agent (kurier tests)
+ Lets bsd-mailx install without exim4 taking /usr/sbin/sendmail.
+CONTROL
+	dpkg-deb --build "$d/pkg" "$d/placeholder.deb" >/dev/null
+	dpkg -i "$d/placeholder.deb" >/dev/null
+	rm -rf "$d"
+}
 
 missing=""
 for p in $PACKAGES; do
@@ -23,6 +53,7 @@ if [ -n "$missing" ]; then
 	fi
 	echo "bootstrap.sh: installing:$missing" >&2
 	export DEBIAN_FRONTEND=noninteractive
+	mta_placeholder
 	apt-get update -qq
 	# shellcheck disable=SC2086
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -63,3 +63,57 @@ finish() {
 	if [ "$FAILS" -eq 0 ]; then exit 0; fi
 	exit 1
 }
+
+# ---- real callers (tests/callers/*.test) ----------------------------------
+# caller_setup [EXTRA-CONFIG-LINES]: after start_msa, a home directory
+# $T/home whose ~/.kurierrc is the account for the MSA, and $T/bin/sendmail:
+# a wrapper that records each call's arguments (one per line) in
+# $T/calls/N.args and its standard input in $T/calls/N.in, then runs kurier
+# with exactly those arguments. Callers run with HOME=$T/home.
+caller_setup() {
+	mkdir -p "$T/home" "$T/bin" "$T/calls"
+	write_config "${1:-}"
+	cp "$T/config" "$T/home/.kurierrc"
+	cat >"$T/bin/sendmail" <<WRAPPER
+#!/bin/sh
+n=1
+while [ -e "$T/calls/\$n.args" ]; do n=\$((n + 1)); done
+printf '%s\n' "\$@" >"$T/calls/\$n.args"
+tee "$T/calls/\$n.in" | "$KURIER" "\$@"
+WRAPPER
+	chmod 755 "$T/bin/sendmail"
+}
+
+# need PROGRAM...: fail (not skip) when a caller is not installed; the
+# Debian packages come from bootstrap.sh.
+need() {
+	for p in "$@"; do
+		command -v "$p" >/dev/null 2>&1 && continue
+		fail "$p is not installed (./bootstrap.sh installs the callers' packages)"
+		exit 1
+	done
+}
+
+# received FILE: a DATA record as the caller wrote it: CR LF to LF, and the
+# dot-stuffing undone.
+received() {
+	sed -e 's/\r$//' -e 's/^\.\././' "$1"
+}
+
+# same WHAT WANT-FILE GOT-FILE: ok when the files are equal, else the diff.
+same() {
+	if cmp -s "$2" "$3"; then
+		ok "$1"
+	else
+		fail "$1:"
+		diff -u "$2" "$3" | head -n 40
+	fi
+}
+
+# args_are N WORD...: call N's argument list is exactly WORD...
+args_are() {
+	local n=$1
+	shift
+	printf '%s\n' "$@" >"$T/want.args"
+	same "call $n's arguments are: $*" "$T/want.args" "$T/calls/$n.args"
+}
