@@ -526,7 +526,7 @@ static char *display_name(const char *name)
 }
 
 /* The header fields kurier adds when the message lacks them (account
- * keywords set_from_header, set_date_header, set_msgid_header). A is NULL
+ * keywords set_from_header, set_date_header, set_msgid_header, set_to_header). A is NULL
  * when the account is chosen by the From header, which then exists. */
 static void header_fixups(const struct request *req, const struct cfg_account *a, struct msg_opts *mo,
 			  char *date, size_t datelen, char *msgid, size_t msgidlen, char **from_value,
@@ -538,6 +538,7 @@ static void header_fixups(const struct request *req, const struct cfg_account *a
 	const char *sf = a != NULL ? a->val[CFG_SET_FROM_HEADER] : "off";
 	const char *sd = a != NULL ? a->val[CFG_SET_DATE_HEADER] : NULL;
 	const char *sm = a != NULL ? a->val[CFG_SET_MSGID_HEADER] : NULL;
+	const char *st;
 	bool override = a == NULL || cfg_bool(a, CFG_ALLOW_FROM_OVERRIDE, true);
 	char *acct_from = account_sender(a);
 	const char *addr = override ? req->from : NULL;
@@ -547,6 +548,12 @@ static void header_fixups(const struct request *req, const struct cfg_account *a
 	unsigned char rnd[9];
 
 	mo->undisclosed = a != NULL && cfg_bool(a, CFG_UNDISCLOSED_RECIPIENTS, false);
+	/* set_to_header: on (the default), off, or the To field body to add. */
+	st = a != NULL ? a->val[CFG_SET_TO_HEADER] : NULL;
+	if (st == NULL || *st == '\0' || strcmp(st, "on") == 0)
+		mo->to_value = "undisclosed-recipients:;";
+	else
+		mo->to_value = strcmp(st, "off") == 0 ? NULL : st;
 	mo->set_from = sf == NULL || strcmp(sf, "auto") == 0 ? MSG_FROM_AUTO
 		     : strcmp(sf, "on") == 0 ? MSG_FROM_ON : MSG_FROM_OFF;
 	if (addr == NULL)

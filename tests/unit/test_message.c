@@ -209,6 +209,35 @@ static void test_header_fixups(void **state)
 		   "Date: x\r\nMessage-ID: <m@y>\r\n\r\nb\r\n");
 }
 
+static void run_to(const char *in, const char *to_value, const char *want)
+{
+	struct sinkbuf sb = { .n = 0 };
+	struct msg_opts o = { .remove_bcc = true, .set_from = MSG_FROM_OFF, .to_value = to_value };
+	struct msg_reader *r = msg_reader_new(&o, test_sink, &sb);
+	char err[256];
+
+	assert_int_equal(msg_reader_feed(r, in, strlen(in), err, sizeof err), MSG_OK);
+	assert_int_equal(msg_reader_finish(r, err, sizeof err), MSG_OK);
+	if (sb.n != strlen(want) || memcmp(sb.b, want, sb.n) != 0)
+		fail_msg("got '%.*s'", (int)sb.n, sb.b);
+	msg_reader_free(r);
+}
+
+/* set_to_header: a To field only when neither To nor Cc is there (any case,
+ * folded or not); Bcc and Resent-To do not count. */
+static void test_to_added(void **state)
+{
+	const char *u = "undisclosed-recipients:;";
+	(void)state;
+	run_to("Subject: s\n\nb\n", u, "Subject: s\r\nTo: undisclosed-recipients:;\r\n\r\nb\r\n");
+	run_to("Bcc: h@x\nResent-To: r@x\n\nb\n", u,
+	       "Resent-To: r@x\r\nTo: undisclosed-recipients:;\r\n\r\nb\r\n");
+	run_to("cc: c@x\n\nb\n", u, "cc: c@x\r\n\r\nb\r\n");
+	run_to("TO:\n a@x\n\nb\n", u, "TO:\r\n a@x\r\n\r\nb\r\n");
+	run_to("Subject: s\n\nb\n", NULL, "Subject: s\r\n\r\nb\r\n");
+	run_to("Subject: s\n\nTo: body@x\n", "Hidden:;", "Subject: s\r\nTo: Hidden:;\r\n\r\nTo: body@x\r\n");
+}
+
 /* Dot-stuffing in two pieces split at every offset equals one piece. */
 static void test_stuff_every_split(void **state)
 {
@@ -236,6 +265,7 @@ int main(void)
 		cmocka_unit_test(test_reader_bad_address_with_t),
 		cmocka_unit_test(test_reader_eightbit_and_from),
 		cmocka_unit_test(test_header_fixups),
+		cmocka_unit_test(test_to_added),
 		cmocka_unit_test(test_stuff_every_split),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
