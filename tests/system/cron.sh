@@ -3,16 +3,23 @@
 # kurier installed as /usr/sbin/sendmail. It changes the machine, so it is
 # meant for a throw-away one (CI, a container) and runs as root: make
 # install and make install-sendmail-link, a user "kuriercron" with a
-# crontab, cron itself; all of it is undone at the end, and the make
+# crontab, cron itself, and a stand-in syslog daemon on /dev/log (to see
+# kurier's syslog line); all of it is undone at the end, and the make
 # uninstall that undoes it is checked too. Run it with `make check-system`.
 . "$TESTLIB"
 : "${top_builddir:?}" "${bindir:?}"
 user=kuriercron
 CRON_PID=""
+SYSLOG_PID=""
 mk() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$top_builddir" "$@"; }
 
 cleanup() {
-	[ -n "$CRON_PID" ] && kill "$CRON_PID" 2>/dev/null && wait "$CRON_PID" 2>/dev/null
+	if [ -n "$CRON_PID" ]; then kill "$CRON_PID" 2>/dev/null; wait "$CRON_PID" 2>/dev/null; fi
+	if [ -n "$SYSLOG_PID" ]; then
+		kill "$SYSLOG_PID" 2>/dev/null
+		wait "$SYSLOG_PID" 2>/dev/null
+		rm -f /dev/log
+	fi
 	crontab -u "$user" -r 2>/dev/null
 	id "$user" >/dev/null 2>&1 && userdel "$user"
 	mk uninstall >/dev/null 2>&1
@@ -28,6 +35,7 @@ if [ -e /usr/sbin/sendmail ] || [ -L /usr/sbin/sendmail ]; then
 	exit 1
 fi
 pgrep -x cron >/dev/null && { fail "a cron daemon is already running"; exit 1; }
+[ -e /dev/log ] && { fail "/dev/log exists: a syslog daemon runs here; this test brings its own"; exit 1; }
 command -v cron >/dev/null || { fail "cron is not installed (./bootstrap.sh installs it)"; exit 1; }
 ok "ready"
 
@@ -54,10 +62,22 @@ from cron@example.org
 domain client.example
 aliases $T/aliases
 logfile $T/home/kurier.log
+syslog LOG_MAIL
 CONF
 chown "$user:" "$T/home/.kurierrc" && chmod 600 "$T/home/.kurierrc"
 printf '* * * * * printf "Gr\\303\\266\\303\\237e: 12 MB\\\\n.\\\\nfertig\\\\n"\n' | crontab -u "$user" - ||
 	{ fail "crontab -u $user"; exit 1; }
+# The stand-in syslog daemon: every datagram on /dev/log, one per line.
+/usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind("/dev/log")
+out = open(sys.argv[1], "ab", 0)
+while True:
+    out.write(s.recv(65536) + b"\n")' "$T/syslog" &
+SYSLOG_PID=$!
+for _ in $(seq 1 100); do [ -S /dev/log ] && break; sleep 0.05; done
+chmod 666 /dev/log
 # As init starts it: a bare environment, no HOME of root's for the mailer.
 env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin cron -f -L 15 >"$T/cron.out" 2>&1 &
 CRON_PID=$!
@@ -82,6 +102,13 @@ printf 'Gr\303\266\303\237e: 12 MB\n.\nfertig\n' >"$T/want.body"
 same "the job's 8-bit output, lone dot included, is the body (cron passes -i)" "$T/want.body" "$T/body"
 grep -q "exitcode=EX_OK\$" "$T/home/kurier.log" && ok "kurier logged the submission as sent" ||
 	fail "log: $(cat "$T/home/kurier.log")"
+
+grep 'kurier\[[0-9]*\]: ' "$T/syslog" >"$T/syslog.kurier"
+sed -E 's/^<([0-9]+)>.*kurier\[[0-9]+\]: /<\1> kurier[PID]: /; s/mailsize=[0-9]+/mailsize=N/' \
+	"$T/syslog.kurier" >"$T/syslog.got"
+printf "<22> kurier[PID]: account=default host=127.0.0.1 tls=off auth=off from=<cron@example.org> recipients=admin@example.org mailsize=N reply='250 2.0.0 ok queued as 1' exitcode=EX_OK\n" \
+	>"$T/syslog.want"
+same "one syslog line at mail.info (<22>) says what was sent" "$T/syslog.want" "$T/syslog.got"
 
 say "make uninstall"
 kill "$CRON_PID" 2>/dev/null && wait "$CRON_PID" 2>/dev/null
