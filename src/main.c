@@ -832,6 +832,7 @@ int main(int argc, char **argv)
 		sc.auth = auth_mode;
 		sc.user = acct->val[CFG_USER];
 		sc.secret = secret;
+		sc.longest_body_line = msg_reader_max_body_line(rd);
 		o = session_run(&sc, &env, &sp, &d, &facts);
 		log_submission(&cf, acct, &sc, &env, &facts, o, sp.size);
 	} else {

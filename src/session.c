@@ -310,6 +310,13 @@ static void session_report(const struct session *s, const struct smtp_result *r)
 		diag_error("%s: %s: %s; %s", host, r->command, r->text, session_hint(r));
 	else
 		diag_error("%s: %s; %s", host, r->text, session_hint(r));
+	/* RFC 5322 2.1.1: at most 998 octets per line. kurier sends longer
+	 * body lines as they are, so a server that refuses them is explained. */
+	if (r->step == STEP_EOD && r->code >= 500 && s->conf->longest_body_line > 998)
+		diag_error("the message has a body line of %zu octets, more than the 998 that RFC 5322 "
+			   "allows, and kurier does not rewrap it; wrap the text, or send the part "
+			   "quoted-printable or base64 encoded",
+			   s->conf->longest_body_line);
 }
 
 /* Upgrade the connection; on failure the engine is told and -1 returned. */

@@ -28,6 +28,7 @@ struct session_conf {
 	const char *auth;         /* "ON", a mechanism, or NULL: no AUTH */
 	const char *user;         /* authentication identity */
 	const char *secret;       /* password or token; never logged */
+	size_t longest_body_line; /* octets, to explain a refused end of data */
 };
 
 /* What a submission did, for the log line (logfile, syslog). */
