@@ -169,6 +169,7 @@ static int msg_finish_headers(struct msg_reader *r, char *err, size_t errlen)
 {
 	const char *p = r->hdr, *end = r->hdr + r->hdrlen;
 	bool resent = false, has_from = false, has_date = false, has_msgid = false, has_to = false;
+	bool seen_nontrace = false, resent_first = false;
 	int pass, rc = 0;
 
 	/* RFC 5322 3.6.6: with Resent- fields present, -t uses the Resent-
@@ -191,6 +192,13 @@ static int msg_finish_headers(struct msg_reader *r, char *err, size_t errlen)
 			if (pass == 0) {
 				if (name > 7 && strncasecmp(f, "Resent-", 7) == 0)
 					resent = true;
+				/* RFC 5322 3.6.6: a resent block is added at the top,
+				 * below trace fields only; then its From is the sender. */
+				if (!seen_nontrace && name > 0 && !msg_name_is(f, name, "Received") &&
+				    !msg_name_is(f, name, "Return-Path")) {
+					seen_nontrace = true;
+					resent_first = name > 7 && strncasecmp(f, "Resent-", 7) == 0;
+				}
 				has_from = has_from || msg_name_is(f, name, "From");
 				has_date = has_date || msg_name_is(f, name, "Date");
 				has_msgid = has_msgid || msg_name_is(f, name, "Message-ID");
@@ -207,7 +215,7 @@ static int msg_finish_headers(struct msg_reader *r, char *err, size_t errlen)
 				snprintf(n1, sizeof n1, "%sTo", pfx);
 				snprintf(n2, sizeof n2, "%sCc", pfx);
 				snprintf(n3, sizeof n3, "%sBcc", pfx);
-				snprintf(nf, sizeof nf, "%sFrom", pfx);
+				snprintf(nf, sizeof nf, "%sFrom", resent_first ? "Resent-" : "");
 				if (r->opts.collect_rcpts &&
 				    (msg_name_is(f, name, n1) || msg_name_is(f, name, n2) ||
 				     msg_name_is(f, name, n3))) {

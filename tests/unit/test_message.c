@@ -160,19 +160,37 @@ static void test_reader_bad_address_with_t(void **state)
 	msg_reader_free(r);
 }
 
+static const char *from_of(const char *in, struct msg_reader **rp)
+{
+	static struct sinkbuf sb;
+	struct msg_opts o = { .ignore_dots = false, .collect_rcpts = false, .remove_bcc = true };
+	char err[256];
+
+	sb.n = 0;
+	*rp = msg_reader_new(&o, test_sink, &sb);
+	assert_int_equal(msg_reader_feed(*rp, in, strlen(in), err, sizeof err), MSG_OK);
+	assert_int_equal(msg_reader_finish(*rp, err, sizeof err), MSG_OK);
+	return msg_reader_from(*rp);
+}
+
+/* The sender is Resent-From only when a resent block is at the top (below
+ * trace fields), as RFC 5322 3.6.6 adds it; else From. */
 static void test_reader_eightbit_and_from(void **state)
 {
-	const char *in = "From: Al <al@x.example>\nResent-From: r@x.example\n\n\xe2\x82\xac\n";
-	struct sinkbuf sb = { .n = 0 };
-	struct msg_opts o = { .ignore_dots = false, .collect_rcpts = false, .remove_bcc = true };
-	struct msg_reader *r = msg_reader_new(&o, test_sink, &sb);
-	char err[256];
+	struct msg_reader *r;
 	(void)state;
 
-	assert_int_equal(msg_reader_feed(r, in, strlen(in), err, sizeof err), MSG_OK);
-	assert_int_equal(msg_reader_finish(r, err, sizeof err), MSG_OK);
+	assert_string_equal(from_of("From: Al <al@x.example>\nResent-From: r@x.example\n\n\xe2\x82\xac\n", &r),
+			    "al@x.example");
 	assert_true(msg_reader_eightbit(r));
-	assert_string_equal(msg_reader_from(r), "r@x.example");
+	msg_reader_free(r);
+	assert_string_equal(from_of("Received: by x; Tue, 1 Dec 2026 10:00:00 +0000\nResent-From: r@x.example\n"
+				    "Resent-To: t@x.example\nFrom: Al <al@x.example>\n\nb\n", &r),
+			    "r@x.example");
+	assert_false(msg_reader_eightbit(r));
+	msg_reader_free(r);
+	assert_string_equal(from_of("Resent-Date: x\nresent-from: <r@x.example>\nFrom: al@x.example\n\nb\n", &r),
+			    "r@x.example");
 	msg_reader_free(r);
 }
 
