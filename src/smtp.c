@@ -57,6 +57,8 @@ struct smtp {
 	char *auth_mech;
 	char *auth_initial;            /* initial response held back for a 334 */
 	char *auth_challenge;          /* base64 text of the 334 being answered */
+	bool auth_pipelined;           /* the MAIL group rides behind an unanswered AUTH */
+	bool auth_refused;             /* ...and that AUTH was refused */
 	bool serverinfo;
 	bool tls_active;
 	bool pipelining;               /* PIPELINING offered and used */
@@ -476,6 +478,15 @@ void smtp_auth_begin(struct smtp *s, const char *mech, const char *initial, bool
 		smtp_send_redacted(s, CMD_AUTH, l, strlen(mech) + 6);
 		explicit_bzero(l, strlen(l));
 		free(l);
+		/* A one-step mechanism whose whole answer is on the AUTH line
+		 * ends in 235 or a refusal, never a 334: with PIPELINING the
+		 * MAIL group goes in the same write (RFC 2920 3.1 puts AUTH
+		 * among neither the commands that must end a group nor those
+		 * that change the state of a transaction). */
+		if (s->pipelining && verified && (strcmp(mech, "PLAIN") == 0 || strcmp(mech, "EXTERNAL") == 0)) {
+			s->auth_pipelined = true;
+			smtp_set_phase(s, PH_READY);
+		}
 		return;
 	}
 	/* RFC 4954 4: without room for it, the initial response answers the
@@ -508,8 +519,31 @@ void smtp_auth_fail(struct smtp *s, enum outcome o, const char *text)
 	smtp_set_phase(s, PH_ABORT);
 }
 
+/* The reply to an AUTH that the MAIL group followed in the same write. */
+static void on_auth_pipelined(struct smtp *s, const struct reply *r)
+{
+	s->auth_pipelined = false;
+	if (r->code == 235) {
+		s->authenticated = true; /* the MAIL group's replies follow */
+		return;
+	}
+	s->auth_refused = true;
+	if (r->code == 334) {
+		/* The server would read the MAIL line as the SASL answer. */
+		smtp_record(s, OUTCOME_PROTOCOL, STEP_AUTH, smtp_cmd_text(s, CMD_AUTH, 0), NULL,
+			    "the server sent a challenge (334) after a complete initial response");
+		smtp_set_phase(s, PH_ABORT);
+		return;
+	}
+	smtp_fail_reply(s, CMD_AUTH, 0, r);
+}
+
 static void on_auth(struct smtp *s, const struct reply *r)
 {
+	if (s->auth_pipelined) {
+		on_auth_pipelined(s, r);
+		return;
+	}
 	if (r->code == 334) {
 		const char *t = r->text != NULL ? r->text : "";
 		if (s->auth_initial != NULL) {
@@ -690,6 +724,15 @@ static void smtp_on_reply(struct smtp *s, const struct reply *r)
 	if (r->code == 421 && p.cmd != CMD_QUIT && s->phase != PH_CANCEL) {
 		smtp_fail_reply(s, p.cmd, p.arg, r);
 		smtp_set_phase(s, PH_ABORT);
+		return;
+	}
+	if (s->auth_refused && (p.cmd == CMD_MAIL || p.cmd == CMD_RCPT || p.cmd == CMD_DATA)) {
+		/* The group behind a refused AUTH: its replies change nothing,
+		 * and a 354 is answered by closing, never by data. */
+		if (p.cmd == CMD_DATA && r->code == 354)
+			smtp_set_phase(s, PH_ABORT);
+		else if (p.cmd == CMD_DATA)
+			smtp_cancel(s);
 		return;
 	}
 	switch (p.cmd) {

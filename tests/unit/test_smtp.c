@@ -403,6 +403,88 @@ static void test_auth_challenge_steps(void **state)
 	smtp_free(s);
 }
 
+/* With PIPELINING, AUTH PLAIN with its initial response and the MAIL group
+ * leave in one write; the 235 lets the group's replies count. */
+static void test_auth_pipelined_with_mail(void **state)
+{
+	struct smtp *s = start_auth("250-mx\r\n250-PIPELINING\r\n250 AUTH PLAIN\r\n");
+	struct smtp_envelope e = env_default();
+	(void)state;
+
+	smtp_auth_begin(s, "PLAIN", "AGFsaWNlAHNlY3JldA==", true);
+	assert_int_equal(smtp_next(s), SMTP_NEED_ENVELOPE);
+	smtp_begin(s, &e);
+	expect_log(s, "AUTH PLAIN <redacted>\r\nMAIL FROM:<alice@example.org>\r\n"
+		      "RCPT TO:<bob@example.org>\r\nRCPT TO:<carol@example.org>\r\nDATA\r\n");
+	expect_out(s, "AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\nMAIL FROM:<alice@example.org>\r\n"
+		      "RCPT TO:<bob@example.org>\r\nRCPT TO:<carol@example.org>\r\nDATA\r\n");
+	feed(s, "235 2.7.0 ok\r\n250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n");
+	assert_int_equal(smtp_next(s), SMTP_SEND_BODY);
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_OK);
+	smtp_free(s);
+}
+
+/* A refused pipelined AUTH decides the outcome; the group's replies (here
+ * a permissive server's 250s and 354) change nothing, and a 354 is met by
+ * closing the connection, never by data. */
+static void test_auth_pipelined_refused(void **state)
+{
+	struct smtp *s = start_auth("250-mx\r\n250-PIPELINING\r\n250 AUTH PLAIN\r\n");
+	struct smtp_envelope e = env_default();
+	(void)state;
+
+	smtp_auth_begin(s, "PLAIN", "AGFsaWNlAHdyb25n", true);
+	smtp_begin(s, &e);
+	expect_out(s, "AUTH PLAIN AGFsaWNlAHdyb25n\r\nMAIL FROM:<alice@example.org>\r\n"
+		      "RCPT TO:<bob@example.org>\r\nRCPT TO:<carol@example.org>\r\nDATA\r\n");
+	feed(s, "535 5.7.8 no\r\n250 ok\r\n550 5.1.1 who\r\n250 ok\r\n354 go\r\n");
+	assert_int_equal(smtp_next(s), SMTP_ABORT);
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_NOPERM);
+	assert_string_equal(smtp_result(s)->command, "AUTH PLAIN");
+	assert_int_equal(smtp_result(s)->nrejects, 0);
+	smtp_free(s);
+
+	/* A strict server refuses the group too: RSET and QUIT end it. */
+	s = start_auth("250-mx\r\n250-PIPELINING\r\n250 AUTH PLAIN\r\n");
+	smtp_auth_begin(s, "PLAIN", "AGFsaWNlAHdyb25n", true);
+	smtp_begin(s, &e);
+	expect_out(s, "AUTH PLAIN AGFsaWNlAHdyb25n\r\nMAIL FROM:<alice@example.org>\r\n"
+		      "RCPT TO:<bob@example.org>\r\nRCPT TO:<carol@example.org>\r\nDATA\r\n");
+	feed(s, "454 4.7.0 later\r\n530 5.7.0 auth first\r\n503 5.5.1 no\r\n503 5.5.1 no\r\n503 5.5.1 no\r\n");
+	expect_out(s, "RSET\r\nQUIT\r\n");
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_TEMPFAIL);
+	smtp_free(s);
+
+	/* A 334 after a complete initial response: the server would take the
+	 * MAIL line as its answer; the session ends at once. */
+	s = start_auth("250-mx\r\n250-PIPELINING\r\n250 AUTH PLAIN\r\n");
+	smtp_auth_begin(s, "PLAIN", "AGFsaWNlAHdyb25n", true);
+	smtp_begin(s, &e);
+	expect_out(s, "AUTH PLAIN AGFsaWNlAHdyb25n\r\nMAIL FROM:<alice@example.org>\r\n"
+		      "RCPT TO:<bob@example.org>\r\nRCPT TO:<carol@example.org>\r\nDATA\r\n");
+	feed(s, "334 \r\n");
+	assert_int_equal(smtp_next(s), SMTP_ABORT);
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_PROTOCOL);
+	smtp_free(s);
+}
+
+/* Multi-step mechanisms and LOGIN never carry the MAIL group. */
+static void test_auth_not_pipelined_when_multistep(void **state)
+{
+	struct smtp *s = start_auth("250-mx\r\n250-PIPELINING\r\n250 AUTH SCRAM-SHA-256 XOAUTH2\r\n");
+	(void)state;
+
+	smtp_auth_begin(s, "SCRAM-SHA-256", "Yyws", false);
+	expect_out(s, "AUTH SCRAM-SHA-256 Yyws\r\n");
+	assert_int_equal(smtp_next(s), SMTP_READ);
+	smtp_free(s);
+	s = start_auth("250-mx\r\n250-PIPELINING\r\n250 AUTH XOAUTH2\r\n");
+	smtp_auth_begin(s, "XOAUTH2", "dG9rZW4=", true);
+	expect_out(s, "AUTH XOAUTH2 dG9rZW4=\r\n");
+	assert_int_equal(smtp_next(s), SMTP_READ);
+	smtp_free(s);
+}
+
 /* A 235 before the mechanism proved the server (SCRAM) is not believed. */
 static void test_auth_235_without_proof(void **state)
 {
@@ -477,6 +559,9 @@ int main(void)
 		cmocka_unit_test(test_mail_answered_354),
 		cmocka_unit_test(test_auth_initial_response_redacted),
 		cmocka_unit_test(test_auth_challenge_steps),
+		cmocka_unit_test(test_auth_pipelined_with_mail),
+		cmocka_unit_test(test_auth_pipelined_refused),
+		cmocka_unit_test(test_auth_not_pipelined_when_multistep),
 		cmocka_unit_test(test_auth_235_without_proof),
 		cmocka_unit_test(test_auth_long_initial_response),
 		cmocka_unit_test(test_xtext),
