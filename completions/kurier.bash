@@ -13,7 +13,7 @@ _kurier_value_letters=frFaCXNRVBLhO
 _kurier_subopt_letters=boe
 
 _kurier_options='-t -f -r --from --read-envelope-from -F -i -oi -N -R -V
--B8BITMIME -B7BIT -a --account -C --file -v -X --debug -bm --pretend
+-B8BITMIME -B7BIT -a --account -C --file -v -X --debug -bm -bp -bi -q --pretend
 --serverinfo --help --version'
 
 # _kurier_config_file CONFIG: the file kurier would read, given the -C or

@@ -34,6 +34,9 @@ const char cli_help_text[] =
 	"      --debug             protocol transcript on standard error\n"
 	"Modes:\n"
 	"  -bm                     deliver a message (the default)\n"
+	"  -bp                     list the queue: kurier keeps none, so it is empty\n"
+	"  -bi                     rebuild aliases: nothing to do (read as text)\n"
+	"  -q                      run the queue: nothing to do\n"
 	"      --pretend           print the resolved account and exit\n"
 	"      --serverinfo        print the server's greeting and capabilities\n"
 	"      --help              print this help\n"
@@ -162,7 +165,19 @@ static int cli_option(int id, const char *val, struct request *req, char *err, s
 	case 'b':
 		if (strcmp(val, "m") == 0)
 			return 0;
-		return cli_usage(err, errlen, "mode -b%s is not supported (only -bm)", val);
+		if (strcmp(val, "p") == 0) {
+			req->mode = CLI_QUEUE_LIST;
+			return 0;
+		}
+		if (strcmp(val, "i") == 0) {
+			req->mode = CLI_NEWALIASES;
+			return 0;
+		}
+		return cli_usage(err, errlen, "mode -b%s is not supported (only -bm, -bp and -bi)", val);
+	case 'q':
+		/* -q, -q30m, -qf, -qR...: run the queue; kurier keeps none. */
+		req->mode = CLI_QUEUE_RUN;
+		return 0;
 	case 'o':
 		/* -oi is the only -o option with meaning here; sendmail's others
 		 * (-oem, -oep, -odi, -odb, -oX...) are ignored. */
@@ -216,6 +231,14 @@ int cli_parse(int argc, char *const *argv, struct request *req, char *err, size_
 	memset(req, 0, sizeof *req);
 	req->mode = CLI_SEND;
 	req->body = SMTP_BODY_AUTO;
+	/* Called by a sendmail's other names (links to kurier). */
+	if (argc > 0 && argv[0] != NULL) {
+		const char *name = strrchr(argv[0], '/') != NULL ? strrchr(argv[0], '/') + 1 : argv[0];
+		if (strcmp(name, "mailq") == 0)
+			req->mode = CLI_QUEUE_LIST;
+		else if (strcmp(name, "newaliases") == 0)
+			req->mode = CLI_NEWALIASES;
+	}
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		size_t j;
@@ -254,6 +277,10 @@ int cli_parse(int argc, char *const *argv, struct request *req, char *err, size_
 					return cli_usage(err, errlen, "option %s needs a value", o);
 				}
 				if (cli_option(c, val, req, err, errlen) != 0)
+					return -1;
+				break;
+			case 'q':
+				if (cli_option(c, a + j + 1, req, err, errlen) != 0)
 					return -1;
 				break;
 			case 'b':

@@ -12,6 +12,9 @@ enum cli_mode {
 	CLI_SERVERINFO,  /* --serverinfo: EHLO and print the capabilities */
 	CLI_HELP,
 	CLI_VERSION,
+	CLI_QUEUE_LIST,  /* -bp, or called as mailq: there is no queue to list */
+	CLI_QUEUE_RUN,   /* -q[...]: there is no queue to run */
+	CLI_NEWALIASES,  /* -bi, or called as newaliases: nothing to build */
 };
 
 struct request {

@@ -730,6 +730,17 @@ int main(int argc, char **argv)
 		print_version();
 		goto out;
 	}
+	/* The modes of a queueing sendmail. kurier submits at once and keeps
+	 * no queue, and reads aliases files as text on every message. */
+	if (req.mode == CLI_QUEUE_LIST) {
+		puts("Mail queue is empty");
+		goto out;
+	}
+	if (req.mode == CLI_QUEUE_RUN || req.mode == CLI_NEWALIASES) {
+		diag_note(&d, 1, "%s", req.mode == CLI_QUEUE_RUN ? "no queue to run: messages are submitted at once"
+								 : "nothing to rebuild: aliases files are read as they are");
+		goto out;
+	}
 	if (req.transcript_file != NULL) {
 		int fd = open(req.transcript_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		d.transcript = fd >= 0 ? fdopen(fd, "w") : NULL;

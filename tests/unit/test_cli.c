@@ -84,6 +84,10 @@ static void c_transcript(const struct request *r)
 	assert_int_equal(r->verbose, 2);
 }
 
+static void c_queue_list(const struct request *r) { assert_int_equal(r->mode, CLI_QUEUE_LIST); }
+static void c_queue_run(const struct request *r) { assert_int_equal(r->mode, CLI_QUEUE_RUN); }
+static void c_newaliases(const struct request *r) { assert_int_equal(r->mode, CLI_NEWALIASES); }
+
 static const struct cli_row cli_rows[] = {
 	{ { "kurier", "a@x", "b@x" }, 0, NULL, c_plain },
 	{ { "kurier", "-tif", "me@x" }, 0, NULL, c_cluster },
@@ -101,7 +105,14 @@ static const struct cli_row cli_rows[] = {
 	{ { "kurier", "--pretend" }, 0, NULL, c_pretend },
 	{ { "kurier", "--serverinfo" }, 0, NULL, c_serverinfo },
 	{ { "kurier", "-vv", "-X", "/tmp/x", "a@x" }, 0, NULL, c_transcript },
-	{ { "kurier", "-q" }, -1, "unknown option '-q'", NULL },
+	{ { "kurier", "-q" }, 0, NULL, c_queue_run },
+	{ { "kurier", "-q30m" }, 0, NULL, c_queue_run },
+	{ { "kurier", "-qf" }, 0, NULL, c_queue_run },
+	{ { "kurier", "-bp" }, 0, NULL, c_queue_list },
+	{ { "/usr/bin/mailq" }, 0, NULL, c_queue_list },
+	{ { "kurier", "-bi" }, 0, NULL, c_newaliases },
+	{ { "newaliases" }, 0, NULL, c_newaliases },
+	{ { "kurier", "-Q" }, -1, "unknown option '-Q'", NULL },
 	{ { "kurier", "--bogus" }, -1, "unknown option '--bogus'", NULL },
 	{ { "kurier", "-bs" }, -1, "mode -bs is not supported", NULL },
 	{ { "kurier", "-f" }, -1, "option -f needs a value", NULL },
