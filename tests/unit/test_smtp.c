@@ -424,19 +424,27 @@ static void test_auth_pipelined_with_mail(void **state)
 	smtp_free(s);
 }
 
-/* A refused pipelined AUTH decides the outcome; the group's replies (here
- * a permissive server's 250s and 354) change nothing, and a 354 is met by
- * closing the connection, never by data. */
-static void test_auth_pipelined_refused(void **state)
+/* AUTH PLAIN with a wrong password, the MAIL group behind it, all sent. */
+static struct smtp *start_pipelined_auth(void)
 {
 	struct smtp *s = start_auth("250-mx\r\n250-PIPELINING\r\n250 AUTH PLAIN\r\n");
 	struct smtp_envelope e = env_default();
-	(void)state;
 
 	smtp_auth_begin(s, "PLAIN", "AGFsaWNlAHdyb25n", true);
 	smtp_begin(s, &e);
 	expect_out(s, "AUTH PLAIN AGFsaWNlAHdyb25n\r\nMAIL FROM:<alice@example.org>\r\n"
 		      "RCPT TO:<bob@example.org>\r\nRCPT TO:<carol@example.org>\r\nDATA\r\n");
+	return s;
+}
+
+/* A refused pipelined AUTH decides the outcome; the group's replies (here
+ * a permissive server's 250s and 354) change nothing, and a 354 is met by
+ * closing the connection, never by data. */
+static void test_auth_pipelined_refused(void **state)
+{
+	struct smtp *s = start_pipelined_auth();
+	(void)state;
+
 	feed(s, "535 5.7.8 no\r\n250 ok\r\n550 5.1.1 who\r\n250 ok\r\n354 go\r\n");
 	assert_int_equal(smtp_next(s), SMTP_ABORT);
 	assert_int_equal(smtp_result(s)->outcome, OUTCOME_NOPERM);
@@ -445,11 +453,7 @@ static void test_auth_pipelined_refused(void **state)
 	smtp_free(s);
 
 	/* A strict server refuses the group too: RSET and QUIT end it. */
-	s = start_auth("250-mx\r\n250-PIPELINING\r\n250 AUTH PLAIN\r\n");
-	smtp_auth_begin(s, "PLAIN", "AGFsaWNlAHdyb25n", true);
-	smtp_begin(s, &e);
-	expect_out(s, "AUTH PLAIN AGFsaWNlAHdyb25n\r\nMAIL FROM:<alice@example.org>\r\n"
-		      "RCPT TO:<bob@example.org>\r\nRCPT TO:<carol@example.org>\r\nDATA\r\n");
+	s = start_pipelined_auth();
 	feed(s, "454 4.7.0 later\r\n530 5.7.0 auth first\r\n503 5.5.1 no\r\n503 5.5.1 no\r\n503 5.5.1 no\r\n");
 	expect_out(s, "RSET\r\nQUIT\r\n");
 	assert_int_equal(smtp_result(s)->outcome, OUTCOME_TEMPFAIL);
@@ -457,11 +461,7 @@ static void test_auth_pipelined_refused(void **state)
 
 	/* A 334 after a complete initial response: the server would take the
 	 * MAIL line as its answer; the session ends at once. */
-	s = start_auth("250-mx\r\n250-PIPELINING\r\n250 AUTH PLAIN\r\n");
-	smtp_auth_begin(s, "PLAIN", "AGFsaWNlAHdyb25n", true);
-	smtp_begin(s, &e);
-	expect_out(s, "AUTH PLAIN AGFsaWNlAHdyb25n\r\nMAIL FROM:<alice@example.org>\r\n"
-		      "RCPT TO:<bob@example.org>\r\nRCPT TO:<carol@example.org>\r\nDATA\r\n");
+	s = start_pipelined_auth();
 	feed(s, "334 \r\n");
 	assert_int_equal(smtp_next(s), SMTP_ABORT);
 	assert_int_equal(smtp_result(s)->outcome, OUTCOME_PROTOCOL);
