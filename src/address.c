@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "address.h"
 
@@ -708,6 +709,56 @@ void addr_list_add(struct addr_list *l, const char *addr)
 		l->cap = cap;
 	}
 	l->v[l->n++] = xstrdup(addr);
+}
+
+/* Order by domain (any case), then local part (exactly). */
+static int addr_same_cmp(const char *a, const char *b)
+{
+	const char *da = strrchr(a, '@'), *db = strrchr(b, '@');
+	size_t la = da != NULL ? (size_t)(da - a) : strlen(a), lb = db != NULL ? (size_t)(db - b) : strlen(b);
+	int c = strcasecmp(da != NULL ? da + 1 : "", db != NULL ? db + 1 : "");
+
+	if (c != 0)
+		return c;
+	c = memcmp(a, b, la < lb ? la : lb);
+	if (c != 0)
+		return c;
+	return la < lb ? -1 : la > lb ? 1 : 0;
+}
+
+static int addr_index_cmp(const void *x, const void *y)
+{
+	char *const *a = *(char **const *)x, *const *b = *(char **const *)y;
+	int c = addr_same_cmp(*a, *b);
+
+	/* equal addresses stay in list order: the first is kept */
+	if (c != 0)
+		return c;
+	return a < b ? -1 : a > b;
+}
+
+void addr_list_dedupe(struct addr_list *l)
+{
+	char ***by = NULL;
+	size_t i, n = 0;
+
+	if (l == NULL || l->n < 2)
+		return;
+	by = xcalloc(l->n, sizeof *by);
+	for (i = 0; i < l->n; i++)
+		by[i] = &l->v[i];
+	qsort(by, l->n, sizeof *by, addr_index_cmp);
+	for (i = 1; i < l->n; i++)
+		if (addr_same_cmp(*by[i - 1], *by[i]) == 0) {
+			free(*by[i]);
+			*by[i] = NULL;
+			by[i] = by[i - 1]; /* a run of three compares with the kept one */
+		}
+	free(by);
+	for (i = 0; i < l->n; i++)
+		if (l->v[i] != NULL)
+			l->v[n++] = l->v[i];
+	l->n = n;
 }
 
 void addr_list_free(struct addr_list *l)

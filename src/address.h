@@ -28,6 +28,10 @@ int addr_list_parse(const char *s, size_t len, struct addr_list *out, char *err,
 
 /* Append one copy of ADDR. */
 void addr_list_add(struct addr_list *l, const char *addr);
+/* Drop every address that an earlier one already names: the same local
+ * part (exactly, RFC 5321 2.4) at the same domain (any case). The first
+ * of each keeps its place. O(n log n). */
+void addr_list_dedupe(struct addr_list *l);
 void addr_list_free(struct addr_list *l);
 
 /* Check that ADDR may go into MAIL FROM/RCPT TO: non-empty (unless

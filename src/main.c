@@ -834,6 +834,8 @@ int main(int argc, char **argv)
 				o = OUTCOME_DATAERR;
 				goto out;
 			}
+		/* To and Cc naming one address, an alias reached twice: one RCPT. */
+		addr_list_dedupe(&rcpts);
 		/* RFC 6531: SMTPUTF8 only for what A-labels cannot carry. */
 		for (i = 0; i < rcpts.n; i++)
 			if (!addr_local_is_ascii(rcpts.v[i]))

@@ -288,6 +288,38 @@ static void test_parse_rollback_and_err(void **state)
 	addr_list_free(&l);
 }
 
+/* Duplicates go, the first of each stays where it was; the domain is
+ * compared in any case, the local part exactly. */
+static void test_list_dedupe(void **state)
+{
+	static const char *const in[] = { "b@x.example", "a@X.Example", "b@x.example", "A@x.example",
+					  "a@x.example", "b@X.EXAMPLE", "c@y.example", "a@x.example" };
+	static const char *const want[] = { "b@x.example", "a@X.Example", "A@x.example", "c@y.example" };
+	struct addr_list l = { 0 };
+	char buf[32];
+	size_t i;
+	(void)state;
+
+	addr_list_dedupe(&l);
+	for (i = 0; i < sizeof in / sizeof in[0]; i++)
+		addr_list_add(&l, in[i]);
+	addr_list_dedupe(&l);
+	assert_int_equal(l.n, sizeof want / sizeof want[0]);
+	for (i = 0; i < l.n; i++)
+		assert_string_equal(l.v[i], want[i]);
+	addr_list_free(&l);
+	/* 20 000 addresses, each twice, in a shuffled order */
+	for (i = 0; i < 20000; i++) {
+		snprintf(buf, sizeof buf, "u%zu@x.y", (i * 7919) % 10000);
+		addr_list_add(&l, buf);
+	}
+	addr_list_dedupe(&l);
+	assert_int_equal(l.n, 10000);
+	assert_string_equal(l.v[0], "u0@x.y");
+	assert_string_equal(l.v[1], "u7919@x.y");
+	addr_list_free(&l);
+}
+
 static void test_list_add_free(void **state)
 {
 	struct addr_list l = { 0 };
@@ -535,6 +567,7 @@ int main(void)
 		cmocka_unit_test(test_parse_lengths),
 		cmocka_unit_test(test_parse_rollback_and_err),
 		cmocka_unit_test(test_list_add_free),
+		cmocka_unit_test(test_list_dedupe),
 		cmocka_unit_test(test_check_table),
 		cmocka_unit_test(test_ascii),
 		cmocka_unit_test(test_parse_mutations),
