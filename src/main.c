@@ -537,7 +537,9 @@ static char *display_name(const char *name)
 			take--;
 		if (gsasl_base64_to(name + i, take, &b64, &b64len) != GSASL_OK)
 			break;
-		o += (size_t)snprintf(out + o, n * 3 + 64 - o, "%s=?UTF-8?B?%s?=", i > 0 ? " " : "", b64);
+		/* RFC 2047 2: a line holding encoded-words stays within 76
+		 * characters, so each one after the first starts a folded line. */
+		o += (size_t)snprintf(out + o, n * 3 + 64 - o, "%s=?UTF-8?B?%s?=", i > 0 ? "\r\n " : "", b64);
 		free(b64);
 		i += take;
 	}
