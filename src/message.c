@@ -22,6 +22,7 @@ struct msg_reader {
 	char *hdr;                /* kept and removed fields, canonical, CRLF */
 	size_t hdrlen;
 	bool seen_field;
+	bool emitted;             /* some bytes went to the sink */
 	/* body phase */
 	bool mid_line;            /* body: bytes of the current line went out */
 	bool held_dot;            /* body: a '.' at line start waits for its next byte */
@@ -93,6 +94,7 @@ static int msg_emit(struct msg_reader *r, const char *buf, size_t len, char *err
 			if (!r->in_body)
 				r->hdr_eightbit = true;
 		}
+	r->emitted = r->emitted || len > 0;
 	return r->sink(r->ctx, buf, len, err, errlen);
 }
 
@@ -292,10 +294,14 @@ static int msg_header_line(struct msg_reader *r, char *err, size_t errlen)
 		return msg_add_header_bytes(r, "\r\n", 2, err, errlen);
 	}
 	/* Not a header field: the header block ended without an empty line
-	 * and this line is the first of the body. */
+	 * and this line is the first of the body. RFC 5322 2.1 wants the
+	 * empty line between them (else the line, or a field added here,
+	 * would read as part of the header), so it is put in, as Postfix does. */
 	if ((rc = msg_finish_headers(r, err, errlen)) != 0)
 		return rc;
 	r->in_body = true;
+	if (r->emitted && (rc = msg_emit(r, "\r\n", 2, err, errlen)) != 0)
+		return rc;
 	if ((rc = msg_body_bytes(r, l, n, err, errlen)) != 0)
 		return rc;
 	return msg_body_break(r, err, errlen);

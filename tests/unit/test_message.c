@@ -52,6 +52,9 @@ static const struct msg_row msg_rows[] = {
 	ROW("A: b\n\n..\n.x\n", false, false, "A: b\r\n\r\n..\r\n.x\r\n", ""),
 	ROW("A: b\n\n.\r\n", true, false, "A: b\r\n\r\n.\r\n", ""),
 	ROW("A: b\n.\nafter\n", false, false, "A: b\r\n", ""),
+	/* a body line right after the fields gets the empty line before it */
+	ROW("A: b\nnot a field\n", false, false, "A: b\r\n\r\nnot a field\r\n", ""),
+	ROW("no header at all\n", false, false, "no header at all\r\n", ""),
 	ROW("To: a@x.example\nBcc: b@x.example\nSubject: s\n\nhi\n", false, false,
 	    "To: a@x.example\r\nSubject: s\r\n\r\nhi\r\n", ""),
 	ROW("To: a@x.example\nbcc: b@x.example,\n c@x.example\nSubject: s\n\nhi\n", false, true,
@@ -228,6 +231,13 @@ static void test_header_fixups(void **state)
 	/* From present, set_from on: replaced; Message-ID takes the From's domain */
 	run_fixups("From: z@y.example\nDate: x\n\nb\n", MSG_FROM_ON,
 		   "Date: x\r\nFrom: A <a@x.example>\r\nMessage-ID: <id1@y.example>\r\n\r\nb\r\n");
+	/* no empty line before the body: the added fields stay in the header */
+	run_fixups("Subject: s\nbody line\n", MSG_FROM_AUTO,
+		   "Subject: s\r\nFrom: A <a@x.example>\r\nDate: Tue, 01 Dec 2026 10:00:00 +0000\r\n"
+		   "Message-ID: <id1@localhost>\r\n\r\nbody line\r\n");
+	run_fixups("just a body\n", MSG_FROM_AUTO,
+		   "From: A <a@x.example>\r\nDate: Tue, 01 Dec 2026 10:00:00 +0000\r\n"
+		   "Message-ID: <id1@localhost>\r\n\r\njust a body\r\n");
 	/* set_from off: no From even when missing */
 	run_fixups("Date: x\nMessage-ID: <m@y>\n\nb\n", MSG_FROM_OFF,
 		   "Date: x\r\nMessage-ID: <m@y>\r\n\r\nb\r\n");
