@@ -1,7 +1,7 @@
 #!/bin/sh
 # fuzz/run.sh CC SRCDIR SECONDS CFLAGS LIBS: build every harness in fuzz/
 # with CC (clang) and libFuzzer, ASan and UBSan, and run each for SECONDS
-# on a copy of its seed corpus. Prints one line per harness and exits 1 if
+# on a copy of its seed corpus, with its dictionary (fuzz/NAME.dict). Prints one line per harness and exits 1 if
 # any of them crashed or broke an invariant (the input is kept in
 # fuzz-out/NAME/ for a test case). Called by `make fuzz`.
 set -u
@@ -33,7 +33,10 @@ for h in "$src"/fuzz/fuzz_*.c; do
 	rm -rf "$out/$name.corpus" "$out/$name.crash"
 	mkdir -p "$out/$name.corpus" "$out/$name.crash"
 	cp "$seeds"/* "$out/$name.corpus/"
-	if "$out/$name" -max_total_time="$secs" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+	dict=""
+	[ -f "$src/fuzz/${name#fuzz_}.dict" ] && dict="-dict=$src/fuzz/${name#fuzz_}.dict"
+	# shellcheck disable=SC2086
+	if "$out/$name" $dict -max_total_time="$secs" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
 		-artifact_prefix="$out/$name.crash/" "$out/$name.corpus" >"$out/$name.log" 2>&1; then
 		runs=$(grep -o 'Done [0-9]* runs' "$out/$name.log" | tail -n 1)
 		echo "fuzz: $name: ${runs:-done}, no crash ($secs s)"
