@@ -568,13 +568,15 @@ static void header_fixups(const struct request *req, const char *sender, const s
 	struct tm tm;
 	unsigned char rnd[9];
 
+	/* set_to_header is undisclosed_recipients by another name; a value
+	 * other than on or off is the To field body to put in their place. */
 	mo->undisclosed = a != NULL && cfg_bool(a, CFG_UNDISCLOSED_RECIPIENTS, false);
-	/* set_to_header: on (the default), off, or the To field body to add. */
 	st = a != NULL ? a->val[CFG_SET_TO_HEADER] : NULL;
-	if (st == NULL || *st == '\0' || strcmp(st, "on") == 0)
-		mo->to_value = "undisclosed-recipients:;";
-	else
-		mo->to_value = strcmp(st, "off") == 0 ? NULL : st;
+	if (st != NULL && strcmp(st, "off") != 0) {
+		mo->undisclosed = true;
+		if (*st != '\0' && strcmp(st, "on") != 0)
+			mo->to_value = st;
+	}
 	mo->set_from = sf == NULL || strcmp(sf, "auto") == 0 ? MSG_FROM_AUTO
 		     : strcmp(sf, "on") == 0 ? MSG_FROM_ON : MSG_FROM_OFF;
 	if (addr == NULL)

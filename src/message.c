@@ -136,7 +136,7 @@ static int msg_add_field(struct msg_reader *r, const char *name, const char *val
 /* The fields a sendmail adds when the message lacks them (RFC 5322 3.6:
  * Date and From are required, Message-ID should be there). */
 static int msg_add_missing(struct msg_reader *r, bool has_from, bool has_date, bool has_msgid,
-			   bool has_to, char *err, size_t errlen)
+			   char *err, size_t errlen)
 {
 	const struct msg_opts *o = &r->opts;
 	int rc;
@@ -146,10 +146,9 @@ static int msg_add_missing(struct msg_reader *r, bool has_from, bool has_date, b
 		return rc;
 	if (o->date != NULL && !has_date && (rc = msg_add_field(r, "Date", o->date, err, errlen)) != 0)
 		return rc;
-	if (o->undisclosed && (rc = msg_add_field(r, "To", "undisclosed-recipients:;", err, errlen)) != 0)
-		return rc;
-	if (!o->undisclosed && o->to_value != NULL && !has_to &&
-	    (rc = msg_add_field(r, "To", o->to_value, err, errlen)) != 0)
+	if (o->undisclosed &&
+	    (rc = msg_add_field(r, "To", o->to_value != NULL ? o->to_value : "undisclosed-recipients:;", err,
+				errlen)) != 0)
 		return rc;
 	if (o->msgid_left != NULL && !has_msgid) {
 		const char *dom = o->msgid_domain;
@@ -170,7 +169,7 @@ static int msg_add_missing(struct msg_reader *r, bool has_from, bool has_date, b
 static int msg_finish_headers(struct msg_reader *r, char *err, size_t errlen)
 {
 	const char *p = r->hdr, *end = r->hdr + r->hdrlen;
-	bool resent = false, has_from = false, has_date = false, has_msgid = false, has_to = false;
+	bool resent = false, has_from = false, has_date = false, has_msgid = false;
 	bool seen_nontrace = false, resent_first = false;
 	int pass, rc = 0;
 
@@ -204,7 +203,6 @@ static int msg_finish_headers(struct msg_reader *r, char *err, size_t errlen)
 				has_from = has_from || msg_name_is(f, name, "From");
 				has_date = has_date || msg_name_is(f, name, "Date");
 				has_msgid = has_msgid || msg_name_is(f, name, "Message-ID");
-				has_to = has_to || msg_name_is(f, name, "To") || msg_name_is(f, name, "Cc");
 				continue;
 			}
 			{
@@ -247,7 +245,7 @@ static int msg_finish_headers(struct msg_reader *r, char *err, size_t errlen)
 			}
 		}
 	}
-	return msg_add_missing(r, has_from, has_date, has_msgid, has_to, err, errlen);
+	return msg_add_missing(r, has_from, has_date, has_msgid, err, errlen);
 }
 
 static int msg_add_header_bytes(struct msg_reader *r, const char *s, size_t n, char *err, size_t errlen)

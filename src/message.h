@@ -29,8 +29,8 @@ struct msg_opts {
 	const char *date;         /* Date field body to add when missing, or NULL */
 	const char *msgid_left;   /* Message-ID to add when missing: <LEFT@DOMAIN>, or NULL */
 	const char *msgid_domain; /* its domain; NULL: the From address's, else localhost */
-	bool undisclosed;         /* replace To, Cc and Bcc by "To: undisclosed-recipients:;" */
-	const char *to_value;     /* To field body to add when there is neither To nor Cc, or NULL */
+	bool undisclosed;         /* replace To, Cc and Bcc by one To field: */
+	const char *to_value;     /* its body; NULL: "undisclosed-recipients:;" */
 };
 
 enum msg_status { MSG_OK, MSG_END, MSG_ERROR };

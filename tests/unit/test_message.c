@@ -245,23 +245,22 @@ static void test_header_fixups(void **state)
 
 static void run_to(const char *in, const char *to_value, const char *want)
 {
-	struct msg_opts o = { .remove_bcc = true, .set_from = MSG_FROM_OFF, .to_value = to_value };
+	struct msg_opts o = { .remove_bcc = true, .set_from = MSG_FROM_OFF, .undisclosed = true,
+			      .to_value = to_value };
 	run_opts(&o, in, want);
 }
 
-/* set_to_header: a To field only when neither To nor Cc is there (any case,
- * folded or not); Bcc and Resent-To do not count. */
-static void test_to_added(void **state)
+/* undisclosed_recipients / set_to_header: To, Cc and Bcc (any case,
+ * folded) give way to one To field at the end of the header; Resent-To
+ * and the body are left alone. */
+static void test_to_replaced(void **state)
 {
-	const char *u = "undisclosed-recipients:;";
 	(void)state;
-	run_to("Subject: s\n\nb\n", u, "Subject: s\r\nTo: undisclosed-recipients:;\r\n\r\nb\r\n");
-	run_to("Bcc: h@x\nResent-To: r@x\n\nb\n", u,
-	       "Resent-To: r@x\r\nTo: undisclosed-recipients:;\r\n\r\nb\r\n");
-	run_to("cc: c@x\n\nb\n", u, "cc: c@x\r\n\r\nb\r\n");
-	run_to("TO:\n a@x\n\nb\n", u, "TO:\r\n a@x\r\n\r\nb\r\n");
-	run_to("Subject: s\n\nb\n", NULL, "Subject: s\r\n\r\nb\r\n");
-	run_to("Subject: s\n\nTo: body@x\n", "Hidden:;", "Subject: s\r\nTo: Hidden:;\r\n\r\nTo: body@x\r\n");
+	run_to("To: a@x\nSubject: s\ncc: c@x,\n d@x\n\nb\n", NULL,
+	       "Subject: s\r\nTo: undisclosed-recipients:;\r\n\r\nb\r\n");
+	run_to("Bcc: h@x\nResent-To: r@x\n\nTo: body@x\n", NULL,
+	       "Resent-To: r@x\r\nTo: undisclosed-recipients:;\r\n\r\nTo: body@x\r\n");
+	run_to("Subject: s\n\nb\n", "Hidden:;", "Subject: s\r\nTo: Hidden:;\r\n\r\nb\r\n");
 }
 
 /* Dot-stuffing in two pieces split at every offset equals one piece. */
@@ -291,7 +290,7 @@ int main(void)
 		cmocka_unit_test(test_reader_bad_address_with_t),
 		cmocka_unit_test(test_reader_eightbit_and_from),
 		cmocka_unit_test(test_header_fixups),
-		cmocka_unit_test(test_to_added),
+		cmocka_unit_test(test_to_replaced),
 		cmocka_unit_test(test_stuff_every_split),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
