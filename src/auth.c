@@ -137,7 +137,7 @@ static int auth_gsasl_cb(Gsasl *ctx, Gsasl_session *sess, Gsasl_property prop)
 
 	switch (prop) {
 	case GSASL_AUTHID:
-		return gsasl_property_set(sess, prop, a->user);
+		return a->user != NULL ? gsasl_property_set(sess, prop, a->user) : GSASL_NO_CALLBACK;
 	case GSASL_PASSWORD:
 		return gsasl_property_set(sess, prop, a->secret);
 	case GSASL_SERVICE:

@@ -398,13 +398,15 @@ static enum outcome auth_setup(const struct cfg_file *cf, const struct cfg_accou
 		*mode = v;
 	if (*mode == NULL)
 		return OUTCOME_OK;
+	/* The certificate or the Kerberos ticket is the credential, and it
+	 * names the user: no user line and no password are needed. */
+	if (strcasecmp(*mode, "EXTERNAL") == 0 || strcasecmp(*mode, "GSSAPI") == 0)
+		return OUTCOME_OK;
 	if (user == NULL || *user == '\0') {
 		diag_error("%s:%u: account '%s' has auth %s but no user; add 'user NAME'", cf->path,
 			   a->line[CFG_AUTH], a->name, v);
 		return OUTCOME_CONFIG;
 	}
-	if (strcasecmp(*mode, "EXTERNAL") == 0 || strcasecmp(*mode, "GSSAPI") == 0)
-		return OUTCOME_OK; /* the certificate or the Kerberos ticket is the credential */
 	if (a->val[CFG_PASSWORD] != NULL) {
 		*secret = xstrdup(a->val[CFG_PASSWORD]);
 		return OUTCOME_OK;

@@ -252,7 +252,7 @@ static const char *session_hint(const struct smtp_result *r)
 	return "the message was not sent";
 }
 
-static const char *session_auth_hint(const struct smtp_result *r);
+static const char *session_auth_hint(const struct session *s, const struct smtp_result *r);
 
 static void session_report(const struct session *s, const struct smtp_result *r)
 {
@@ -278,10 +278,10 @@ static void session_report(const struct session *s, const struct smtp_result *r)
 			snprintf(what, sizeof what, "%d%s%s %s", r->code, r->enh[0] ? " " : "", r->enh, r->text);
 		else
 			snprintf(what, sizeof what, "%s", r->text);
-		diag_error("%s: AUTH%s%s as %s: %s%s%s%s; %s", host, s->auth_mech[0] ? " " : "", s->auth_mech,
-			   s->conf->user != NULL ? s->conf->user : "", what, json ? " (server says: " : "",
-			   json ? json : "", json ? ")" : "",
-			   r->outcome == OUTCOME_UNAVAILABLE ? "the message was not sent" : session_auth_hint(r));
+		diag_error("%s: AUTH%s%s%s%s: %s%s%s%s; %s", host, s->auth_mech[0] ? " " : "", s->auth_mech,
+			   s->conf->user != NULL ? " as " : "", s->conf->user != NULL ? s->conf->user : "", what,
+			   json ? " (server says: " : "", json ? json : "", json ? ")" : "",
+			   r->outcome == OUTCOME_UNAVAILABLE ? "the message was not sent" : session_auth_hint(s, r));
 		return;
 	}
 	if (r->step == STEP_TLS)
@@ -390,11 +390,20 @@ static void session_auth_begin(struct session *s)
 		b.server_plus = auth_choose(plus, smtp_caps(s->smtp)->auth, true, true, err, sizeof err) != NULL;
 	}
 	s->auth = auth_new(mech, &cr, &b, err, sizeof err);
-	if (s->auth == NULL || auth_initial(s->auth, &initial, err, sizeof err) != 0) {
+	if (s->auth == NULL) {
 		smtp_auth_fail(s->smtp, OUTCOME_UNAVAILABLE, err);
 		goto out;
 	}
-	diag_note(s->diag, 1, "%s: authenticating as %s with %s", c->host, c->user, mech);
+	/* The first step failing here means the credential is unusable (no
+	 * Kerberos ticket, a name SASLprep refuses): refused, like a bad one. */
+	if (auth_initial(s->auth, &initial, err, sizeof err) != 0) {
+		smtp_auth_fail(s->smtp, OUTCOME_NOPERM, err);
+		goto out;
+	}
+	if (c->user != NULL)
+		diag_note(s->diag, 1, "%s: authenticating as %s with %s", c->host, c->user, mech);
+	else
+		diag_note(s->diag, 1, "%s: authenticating with %s", c->host, mech);
 	smtp_auth_begin(s->smtp, mech, initial, auth_verified(s->auth));
 out:
 	xfree_secret(initial);
@@ -415,7 +424,7 @@ static void session_auth_step(struct session *s)
 }
 
 /* What to do about a refused login, for replies users meet often. */
-static const char *session_auth_hint(const struct smtp_result *r)
+static const char *session_auth_hint(const struct session *s, const struct smtp_result *r)
 {
 	if (r->text != NULL && strstr(r->text, "basic authentication is disabled") != NULL)
 		return "the provider has turned off password logins: use OAuth 2 (auth xoauth2 or oauthbearer with a token from passwordeval)";
@@ -423,6 +432,10 @@ static const char *session_auth_hint(const struct smtp_result *r)
 		return "the provider wants an app password: create one in the account's security settings and use it as the password";
 	if (r->outcome == OUTCOME_TEMPFAIL)
 		return "try again later";
+	if (strcasecmp(s->auth_mech, "GSSAPI") == 0)
+		return "check the Kerberos ticket (klist; kinit to get one) and the server's principal smtp/HOST";
+	if (strcasecmp(s->auth_mech, "EXTERNAL") == 0)
+		return "check the client certificate (tls_cert_file, tls_key_file) the server expects";
 	return "check user and password (or the token) in the account";
 }
 

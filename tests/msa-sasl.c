@@ -182,6 +182,7 @@ static const struct mech sasl_mechs[] = {
 	{ "CRAM-MD5", MK_GSASL, false, false },
 	{ "EXTERNAL", MK_GSASL, false, false }, /* only with --auth-mechs: the TLS client certificate */
 	{ "DIGEST-MD5", MK_GSASL, false, false }, /* only with --auth-mechs */
+	{ "GSSAPI", MK_GSASL, false, false }, /* only with --auth-mechs: Kerberos, see msa-README.md */
 	{ "SCRAM-SHA-1", MK_GSASL, true, false },
 	{ "SCRAM-SHA-1-PLUS", MK_GSASL, true, true },
 	{ "SCRAM-SHA-256", MK_GSASL, true, false },
@@ -497,6 +498,28 @@ static int sasl_callback(Gsasl *ctx, Gsasl_session *gs, Gsasl_property prop)
 		int ok = strcmp(prep, sa->password_prep) == 0;
 		free(prep);
 		return ok ? GSASL_OK : GSASL_AUTHENTICATION_ERROR;
+	}
+	case GSASL_SERVICE:
+		return gsasl_property_set(gs, prop, "smtp");
+	case GSASL_HOSTNAME: {
+		/* GSSAPI: the acceptor is smtp/HOST in the keytab $KRB5_KTNAME. */
+		const char *h = getenv("MSA_GSSAPI_HOST");
+		return gsasl_property_set(gs, prop, h && *h ? h : "127.0.0.1");
+	}
+	case GSASL_VALIDATE_GSSAPI: {
+		/* The Kerberos principal must be the configured user; an
+		 * authorization identity, if any, that principal or its name. */
+		const char *who = gsasl_property_fast(gs, GSASL_GSSAPI_DISPLAY_NAME);
+		const char *authzid = gsasl_property_fast(gs, GSASL_AUTHZID);
+		size_t ul = strcspn(sa->user, "@");
+		if (who)
+			set_user(ex, who, strlen(who));
+		if (!who || strcmp(who, sa->user) != 0)
+			return GSASL_AUTHENTICATION_ERROR;
+		if (authzid && *authzid && strcmp(authzid, sa->user) != 0 &&
+		    !(strlen(authzid) == ul && strncmp(authzid, sa->user, ul) == 0))
+			return GSASL_AUTHENTICATION_ERROR;
+		return GSASL_OK;
 	}
 	case GSASL_VALIDATE_EXTERNAL:
 		/* RFC 4422 appendix A: the identity is the TLS client certificate's. */
