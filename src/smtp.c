@@ -720,19 +720,20 @@ static void smtp_on_reply(struct smtp *s, const struct reply *r)
 	if (s->pend_len == 0)
 		s->pend_head = 0;
 
+	if (s->auth_refused && (p.cmd == CMD_MAIL || p.cmd == CMD_RCPT || p.cmd == CMD_DATA)) {
+		/* The group behind a refused AUTH: its replies change nothing
+		 * (a 421 too: the refusal stays the outcome), and a 354 is
+		 * answered by closing, never by data. */
+		if (r->code == 421 || (p.cmd == CMD_DATA && r->code == 354))
+			smtp_set_phase(s, PH_ABORT);
+		else if (p.cmd == CMD_DATA)
+			smtp_cancel(s);
+		return;
+	}
 	/* 421: the server is closing the channel (RFC 5321 3.8). */
 	if (r->code == 421 && p.cmd != CMD_QUIT && s->phase != PH_CANCEL) {
 		smtp_fail_reply(s, p.cmd, p.arg, r);
 		smtp_set_phase(s, PH_ABORT);
-		return;
-	}
-	if (s->auth_refused && (p.cmd == CMD_MAIL || p.cmd == CMD_RCPT || p.cmd == CMD_DATA)) {
-		/* The group behind a refused AUTH: its replies change nothing,
-		 * and a 354 is answered by closing, never by data. */
-		if (p.cmd == CMD_DATA && r->code == 354)
-			smtp_set_phase(s, PH_ABORT);
-		else if (p.cmd == CMD_DATA)
-			smtp_cancel(s);
 		return;
 	}
 	switch (p.cmd) {

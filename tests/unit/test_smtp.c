@@ -459,6 +459,14 @@ static void test_auth_pipelined_refused(void **state)
 	assert_int_equal(smtp_result(s)->outcome, OUTCOME_TEMPFAIL);
 	smtp_free(s);
 
+	/* A server that hangs up after the refusal: still the AUTH's outcome. */
+	s = start_pipelined_auth();
+	feed(s, "535 5.7.8 no\r\n421 4.7.0 too many failures\r\n");
+	assert_int_equal(smtp_next(s), SMTP_ABORT);
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_NOPERM);
+	assert_string_equal(smtp_result(s)->command, "AUTH PLAIN");
+	smtp_free(s);
+
 	/* A 334 after a complete initial response: the server would take the
 	 * MAIL line as its answer; the session ends at once. */
 	s = start_pipelined_auth();
