@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "msa-buf.h"
 #include "msa-sasl.h"
 
 #define SASL_DEFAULT_MECHS "PLAIN LOGIN CRAM-MD5 SCRAM-SHA-1 SCRAM-SHA-256 XOAUTH2 OAUTHBEARER"
@@ -32,67 +33,11 @@
 
 /* ---- small helpers ------------------------------------------------------ */
 
-struct sbuf {
-	char *data;
-	size_t len, cap;
-};
-
-static void sasl_oom(void)
-{
-	fputs("msa: out of memory\n", stderr);
-	exit(1);
-}
-
-static void sb_add(struct sbuf *b, const void *p, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 128;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *d = realloc(b->data, cap);
-		if (!d)
-			sasl_oom();
-		b->data = d;
-		b->cap = cap;
-	}
-	if (n)
-		memcpy(b->data + b->len, p, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-}
-
-static void sb_adds(struct sbuf *b, const char *s)
-{
-	sb_add(b, s, strlen(s));
-}
-
-__attribute__((format(printf, 2, 3)))
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-	char tmp[512];
-	va_list ap;
-	va_start(ap, fmt);
-	int k = vsnprintf(tmp, sizeof tmp, fmt, ap);
-	va_end(ap);
-	if (k > 0)
-		sb_add(b, tmp, (size_t)k < sizeof tmp ? (size_t)k : sizeof tmp - 1);
-}
-
-/* Take the buffer's string (never NULL), leaving the buffer empty. */
-static char *sb_take(struct sbuf *b)
-{
-	if (!b->data)
-		sb_add(b, "", 0);
-	char *d = b->data;
-	*b = (struct sbuf){ NULL, 0, 0 };
-	return d;
-}
-
 static char *sasl_strdup(const char *s)
 {
 	char *d = strdup(s);
 	if (!d)
-		sasl_oom();
+		msa_oom();
 	return d;
 }
 
@@ -100,7 +45,7 @@ static char *sasl_memdup(const char *p, size_t n)
 {
 	char *d = malloc(n + 1);
 	if (!d)
-		sasl_oom();
+		msa_oom();
 	if (n)
 		memcpy(d, p, n);
 	d[n] = '\0';
@@ -108,14 +53,14 @@ static char *sasl_memdup(const char *p, size_t n)
 }
 
 /* Bytes for a one-line record: space, controls, DEL and backslash as \xHH. */
-static void sb_escaped(struct sbuf *b, const char *p, size_t n, bool ascii_only)
+static void buf_add_escaped(struct buf *b, const char *p, size_t n, bool ascii_only)
 {
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)p[i];
 		if (c <= 0x20 || c == 0x7f || c == '\\' || (ascii_only && c >= 0x80))
-			sb_printf(b, "\\x%02x", c);
+			buf_printf(b, "\\x%02x", c);
 		else
-			sb_add(b, &p[i], 1);
+			buf_add(b, &p[i], 1);
 	}
 }
 
@@ -145,7 +90,7 @@ static char *b64_encode(const char *p, size_t n)
 	if (n == 0)
 		return sasl_strdup("");
 	if (gsasl_base64_to(p, n, &e, NULL) != GSASL_OK || !e)
-		sasl_oom();
+		msa_oom();
 	char *d = sasl_strdup(e);
 	gsasl_free(e);
 	return d;
@@ -224,7 +169,7 @@ static char *sasl_prep(const char *s)
 }
 
 /* The list with single spaces; -1 when a name is unusable. */
-static int sasl_list_normalise(Gsasl *ctx, const char *in, struct sbuf *out)
+static int sasl_list_normalise(Gsasl *ctx, const char *in, struct buf *out)
 {
 	const char *p = in;
 	while (*p) {
@@ -247,8 +192,8 @@ static int sasl_list_normalise(Gsasl *ctx, const char *in, struct sbuf *out)
 			return -1;
 		}
 		if (out->len)
-			sb_add(out, " ", 1);
-		sb_add(out, s, wl);
+			buf_add(out, " ", 1);
+		buf_add(out, s, wl);
 	}
 	if (!out->len) {
 		fprintf(stderr, "msa: --auth-mechs: empty list\n");
@@ -260,11 +205,11 @@ static int sasl_list_normalise(Gsasl *ctx, const char *in, struct sbuf *out)
 struct msa_sasl *msa_sasl_new(const struct msa_sasl_conf *c)
 {
 	struct msa_sasl *sa = calloc(1, sizeof *sa);
-	struct sbuf l = { 0 };
+	struct buf l = { 0 };
 	int rc;
 
 	if (!sa)
-		sasl_oom();
+		msa_oom();
 	if ((rc = gsasl_init(&sa->ctx)) != GSASL_OK) {
 		fprintf(stderr, "msa: gsasl_init: %s\n", gsasl_strerror(rc));
 		free(sa);
@@ -283,13 +228,13 @@ struct msa_sasl *msa_sasl_new(const struct msa_sasl_conf *c)
 		msa_sasl_free(sa);
 		return NULL;
 	}
-	sa->list_plain = sb_take(&l);
+	sa->list_plain = buf_take(&l);
 	if (c->mechs) {
 		sa->list_tls = sasl_strdup(sa->list_plain);
 	} else {
-		sb_adds(&l, sa->list_plain);
-		sb_adds(&l, " " SASL_PLUS_MECHS);
-		sa->list_tls = sb_take(&l);
+		buf_adds(&l, sa->list_plain);
+		buf_adds(&l, " " SASL_PLUS_MECHS);
+		sa->list_tls = buf_take(&l);
 	}
 	return sa;
 }
@@ -339,24 +284,24 @@ struct msa_sasl_exch {
 	const char *cb;      /* "match", "mismatch", "none", "unchecked"; NULL: not p */
 	char *user;          /* the identity the client claimed, raw */
 	size_t user_len;
-	struct sbuf notes;
+	struct buf notes;
 };
 
 static void note_data(struct msa_sasl_exch *ex, const char *who, const char *p, size_t n)
 {
 	if (ex->notes.len)
-		sb_add(&ex->notes, "\n", 1);
-	sb_printf(&ex->notes, "SASL %s %zu bytes: ", who, n);
+		buf_add(&ex->notes, "\n", 1);
+	buf_printf(&ex->notes, "SASL %s %zu bytes: ", who, n);
 	size_t show = n > SASL_NOTE_MAX ? SASL_NOTE_MAX : n;
 	for (size_t i = 0; i < show; i++) {
 		unsigned char c = (unsigned char)p[i];
 		if (c < 0x20 || c >= 0x7f || c == '\\')
-			sb_printf(&ex->notes, "\\x%02x", c);
+			buf_printf(&ex->notes, "\\x%02x", c);
 		else
-			sb_add(&ex->notes, &p[i], 1);
+			buf_add(&ex->notes, &p[i], 1);
 	}
 	if (show < n)
-		sb_adds(&ex->notes, "...");
+		buf_adds(&ex->notes, "...");
 }
 
 __attribute__((format(printf, 2, 3)))
@@ -368,8 +313,8 @@ static void note(struct msa_sasl_exch *ex, const char *fmt, ...)
 	vsnprintf(tmp, sizeof tmp, fmt, ap);
 	va_end(ap);
 	if (ex->notes.len)
-		sb_add(&ex->notes, "\n", 1);
-	sb_adds(&ex->notes, tmp);
+		buf_add(&ex->notes, "\n", 1);
+	buf_adds(&ex->notes, tmp);
 }
 
 static void set_user(struct msa_sasl_exch *ex, const char *p, size_t n)
@@ -382,14 +327,14 @@ static void set_user(struct msa_sasl_exch *ex, const char *p, size_t n)
 /* The user from a GS2/SCRAM saslname: "=2C" is ',' and "=3D" is '='. */
 static void set_saslname_user(struct msa_sasl_exch *ex, const char *a, size_t al)
 {
-	struct sbuf u = { 0 };
+	struct buf u = { 0 };
 	for (size_t i = 0; i < al; i++) {
 		if (a[i] == '=' && i + 3 <= al &&
 		    (memcmp(a + i, "=2C", 3) == 0 || memcmp(a + i, "=3D", 3) == 0)) {
-			sb_add(&u, a[i + 2] == 'C' ? "," : "=", 1);
+			buf_add(&u, a[i + 2] == 'C' ? "," : "=", 1);
 			i += 2;
 		} else {
-			sb_add(&u, &a[i], 1);
+			buf_add(&u, &a[i], 1);
 		}
 	}
 	set_user(ex, u.data ? u.data : "", u.len);
@@ -398,36 +343,36 @@ static void set_saslname_user(struct msa_sasl_exch *ex, const char *a, size_t al
 
 static char *make_record(struct msa_sasl_exch *ex, const char *result)
 {
-	struct sbuf r = { 0 };
-	sb_adds(&r, ex->m->name);
-	sb_adds(&r, " user=");
+	struct buf r = { 0 };
+	buf_adds(&r, ex->m->name);
+	buf_adds(&r, " user=");
 	if (!ex->user && ex->gs) {
 		const char *a = gsasl_property_fast(ex->gs, GSASL_AUTHID);
 		if (a)
 			set_user(ex, a, strlen(a));
 	}
 	if (ex->user) {
-		sb_escaped(&r, ex->user, ex->user_len > SASL_NOTE_MAX ? SASL_NOTE_MAX : ex->user_len,
+		buf_add_escaped(&r, ex->user, ex->user_len > SASL_NOTE_MAX ? SASL_NOTE_MAX : ex->user_len,
 			   false);
 		if (ex->user_len > SASL_NOTE_MAX)
-			sb_adds(&r, "...");
+			buf_adds(&r, "...");
 	}
-	sb_adds(&r, " result=");
-	sb_adds(&r, result);
+	buf_adds(&r, " result=");
+	buf_adds(&r, result);
 	if (ex->m->scram) {
-		sb_adds(&r, " gs2=");
+		buf_adds(&r, " gs2=");
 		if (ex->gs2[0])
-			sb_escaped(&r, ex->gs2, strlen(ex->gs2), true);
+			buf_add_escaped(&r, ex->gs2, strlen(ex->gs2), true);
 		else
-			sb_adds(&r, "-");
+			buf_adds(&r, "-");
 	}
 	if (ex->cb) {
-		sb_adds(&r, " cb=");
-		sb_adds(&r, ex->cb);
+		buf_adds(&r, " cb=");
+		buf_adds(&r, ex->cb);
 	}
 	if (ex->spoiled)
-		sb_adds(&r, " server-signature=bad");
-	return sb_take(&r);
+		buf_adds(&r, " server-signature=bad");
+	return buf_take(&r);
 }
 
 static void step_reply(struct msa_sasl_step *st, const char *reply)
@@ -439,13 +384,13 @@ static void step_reply(struct msa_sasl_step *st, const char *reply)
 static void challenge(struct msa_sasl_exch *ex, struct msa_sasl_step *st, const char *p, size_t n)
 {
 	char *b = b64_encode(p, n);
-	struct sbuf r = { 0 };
-	sb_adds(&r, "334 ");
-	sb_adds(&r, b);
-	sb_adds(&r, "\r\n");
+	struct buf r = { 0 };
+	buf_adds(&r, "334 ");
+	buf_adds(&r, b);
+	buf_adds(&r, "\r\n");
 	free(b);
 	free(st->reply);
-	st->reply = sb_take(&r);
+	st->reply = buf_take(&r);
 	st->more = true;
 	note_data(ex, "S:", p, n);
 }
@@ -462,7 +407,7 @@ static void finish(struct msa_sasl_exch *ex, struct msa_sasl_step *st, const cha
 static void take_notes(struct msa_sasl_exch *ex, struct msa_sasl_step *st)
 {
 	if (ex->notes.len)
-		st->notes = sb_take(&ex->notes);
+		st->notes = buf_take(&ex->notes);
 }
 
 /* libgsasl asks for what it needs; the session is ours via its hook. */
@@ -629,12 +574,12 @@ static char *spoil_signature(const char *p, size_t n, size_t *out_len)
 		sig[i] ^= (char)0x5a;
 	char *b = b64_encode(sig, sl);
 	free(sig);
-	struct sbuf r = { 0 };
-	sb_adds(&r, "v=");
-	sb_adds(&r, b);
+	struct buf r = { 0 };
+	buf_adds(&r, "v=");
+	buf_adds(&r, b);
 	free(b);
 	*out_len = r.len;
-	return sb_take(&r);
+	return buf_take(&r);
 }
 
 /* The user as the client sent it, before libgsasl's SASLprep. */
@@ -833,7 +778,7 @@ struct msa_sasl_exch *msa_sasl_begin(struct msa_sasl *sa, struct msa_tls *tls, b
 
 	struct msa_sasl_exch *ex = calloc(1, sizeof *ex);
 	if (!ex)
-		sasl_oom();
+		msa_oom();
 	ex->sa = sa;
 	ex->m = m;
 	ex->client_cert = tls != NULL && msa_tls_has_client_cert(tls);

@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "msa-buf.h"
 #include "msa-sasl.h"
 #include "msa-tls.h"
 
@@ -41,48 +42,6 @@
 
 /* ---- small helpers ------------------------------------------------------ */
 
-struct buf {
-	char *data;
-	size_t len, cap;
-};
-
-static void msa_oom(void)
-{
-	fputs("msa: out of memory\n", stderr);
-	exit(1);
-}
-
-static void buf_add(struct buf *b, const void *p, size_t n)
-{
-	if (n > SIZE_MAX - b->len - 1)
-		msa_oom();
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		while (cap < b->len + n + 1)
-			cap = cap > SIZE_MAX / 2 ? b->len + n + 1 : cap * 2;
-		char *d = realloc(b->data, cap);
-		if (!d)
-			msa_oom();
-		b->data = d;
-		b->cap = cap;
-	}
-	if (n)
-		memcpy(b->data + b->len, p, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-}
-
-static void buf_adds(struct buf *b, const char *s)
-{
-	buf_add(b, s, strlen(s));
-}
-
-static void buf_free(struct buf *b)
-{
-	free(b->data);
-	b->data = NULL;
-	b->len = b->cap = 0;
-}
 
 static char *msa_memdup(const char *p, size_t n)
 {
