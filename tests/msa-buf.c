@@ -13,6 +13,22 @@ void msa_oom(void)
 	exit(1);
 }
 
+char *msa_strdup(const char *s)
+{
+	return msa_memdup(s, strlen(s));
+}
+
+char *msa_memdup(const char *p, size_t n)
+{
+	char *d = malloc(n + 1);
+	if (!d)
+		msa_oom();
+	if (n)
+		memcpy(d, p, n);
+	d[n] = '\0';
+	return d;
+}
+
 void buf_add(struct buf *b, const void *p, size_t n)
 {
 	if (n > SIZE_MAX - b->len - 1)

@@ -12,6 +12,9 @@ struct buf {
 };
 
 void msa_oom(void);
+/* Copies, NUL-terminated; out of memory ends the MSA. */
+char *msa_strdup(const char *s);
+char *msa_memdup(const char *p, size_t n);
 void buf_add(struct buf *b, const void *p, size_t n);
 void buf_adds(struct buf *b, const char *s);
 /* At most 511 bytes of output are added. */

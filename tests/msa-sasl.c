@@ -33,25 +33,6 @@
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static char *sasl_strdup(const char *s)
-{
-	char *d = strdup(s);
-	if (!d)
-		msa_oom();
-	return d;
-}
-
-static char *sasl_memdup(const char *p, size_t n)
-{
-	char *d = malloc(n + 1);
-	if (!d)
-		msa_oom();
-	if (n)
-		memcpy(d, p, n);
-	d[n] = '\0';
-	return d;
-}
-
 /* Bytes for a one-line record: space, controls, DEL and backslash as \xHH. */
 static void buf_add_escaped(struct buf *b, const char *p, size_t n, bool ascii_only)
 {
@@ -68,7 +49,7 @@ static void buf_add_escaped(struct buf *b, const char *p, size_t n, bool ascii_o
 static int b64_decode(const char *p, size_t n, char **out, size_t *out_len)
 {
 	if (n == 0) {
-		*out = sasl_memdup("", 0);
+		*out = msa_memdup("", 0);
 		*out_len = 0;
 		return 0;
 	}
@@ -78,7 +59,7 @@ static int b64_decode(const char *p, size_t n, char **out, size_t *out_len)
 		gsasl_free(d);
 		return -1;
 	}
-	*out = sasl_memdup(d ? d : "", d ? dl : 0);
+	*out = msa_memdup(d ? d : "", d ? dl : 0);
 	*out_len = d ? dl : 0;
 	gsasl_free(d);
 	return 0;
@@ -88,10 +69,10 @@ static char *b64_encode(const char *p, size_t n)
 {
 	char *e = NULL;
 	if (n == 0)
-		return sasl_strdup("");
+		return msa_strdup("");
 	if (gsasl_base64_to(p, n, &e, NULL) != GSASL_OK || !e)
 		msa_oom();
-	char *d = sasl_strdup(e);
+	char *d = msa_strdup(e);
 	gsasl_free(e);
 	return d;
 }
@@ -161,9 +142,9 @@ static char *sasl_prep(const char *s)
 	char *o = NULL;
 	if (gsasl_saslprep(s, GSASL_ALLOW_UNASSIGNED, &o, NULL) != GSASL_OK || !o) {
 		gsasl_free(o);
-		return sasl_strdup(s);
+		return msa_strdup(s);
 	}
-	char *d = sasl_strdup(o);
+	char *d = msa_strdup(o);
 	gsasl_free(o);
 	return d;
 }
@@ -230,7 +211,7 @@ struct msa_sasl *msa_sasl_new(const struct msa_sasl_conf *c)
 	}
 	sa->list_plain = buf_take(&l);
 	if (c->mechs) {
-		sa->list_tls = sasl_strdup(sa->list_plain);
+		sa->list_tls = msa_strdup(sa->list_plain);
 	} else {
 		buf_adds(&l, sa->list_plain);
 		buf_adds(&l, " " SASL_PLUS_MECHS);
@@ -320,7 +301,7 @@ static void note(struct msa_sasl_exch *ex, const char *fmt, ...)
 static void set_user(struct msa_sasl_exch *ex, const char *p, size_t n)
 {
 	free(ex->user);
-	ex->user = sasl_memdup(p, n);
+	ex->user = msa_memdup(p, n);
 	ex->user_len = n;
 }
 
@@ -378,7 +359,7 @@ static char *make_record(struct msa_sasl_exch *ex, const char *result)
 static void step_reply(struct msa_sasl_step *st, const char *reply)
 {
 	free(st->reply);
-	st->reply = sasl_strdup(reply);
+	st->reply = msa_strdup(reply);
 }
 
 static void challenge(struct msa_sasl_exch *ex, struct msa_sasl_step *st, const char *p, size_t n)
@@ -524,7 +505,7 @@ static bool scram_observe(struct msa_sasl_exch *ex, const char *p, size_t n)
 		if (!fl)
 			snprintf(ex->gs2, sizeof ex->gs2, "?");
 		if (c2) {
-			ex->gs2_header = sasl_memdup(p, (size_t)(c2 + 1 - p));
+			ex->gs2_header = msa_memdup(p, (size_t)(c2 + 1 - p));
 			/* client-first-message-bare: "n=" saslname "," ... */
 			const char *b = c2 + 1, *e = p + n;
 			if (e - b >= 2 && memcmp(b, "n=", 2) == 0) {

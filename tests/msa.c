@@ -43,17 +43,6 @@
 /* ---- small helpers ------------------------------------------------------ */
 
 
-static char *msa_memdup(const char *p, size_t n)
-{
-	char *d = malloc(n + 1);
-	if (!d)
-		msa_oom();
-	if (n)
-		memcpy(d, p, n);
-	d[n] = '\0';
-	return d;
-}
-
 static bool msa_word_is(const char *p, size_t n, const char *word)
 {
 	return strlen(word) == n && memcmp(p, word, n) == 0;
