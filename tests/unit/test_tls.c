@@ -396,6 +396,25 @@ static void expect_refusal(enum srv_mode mode, const char *cert, const struct tl
 	srv_wait(&sv);
 }
 
+/* A handshake with a server like TMPL that must succeed; the server's
+ * greeting then says WANT (unless NULL). */
+static void expect_handshake(const struct srv *tmpl, const struct tls_conf *c, const char *want)
+{
+	struct srv sv = *tmpl;
+	struct transport t;
+	enum outcome fail;
+	char err[KURIER_ERRLEN], greet[512];
+
+	srv_start(&sv);
+	if (start(&sv, c, 5000, &t, &fail, err) != 0)
+		fail_msg("tls_start: %s", err);
+	converse(&t, greet, sizeof greet);
+	if (want != NULL)
+		expect_greeting(greet, want);
+	transport_close(&t);
+	srv_wait(&sv);
+}
+
 /* ---- the cases ------------------------------------------------------- */
 
 static void test_good_certificate(void **state)
@@ -444,18 +463,9 @@ static void test_ip_literal(void **state)
 {
 	struct srv sv = { .mode = SRV_TLS, .cert = "good.pem" };
 	struct tls_conf c = conf_for("127.0.0.1");
-	struct transport t;
-	enum outcome fail;
-	char err[KURIER_ERRLEN], greet[512];
 
 	/* The certificate's IP address matches; no SNI for an address. */
-	srv_start(&sv);
-	if (start(&sv, &c, 5000, &t, &fail, err) != 0)
-		fail_msg("tls_start: %s", err);
-	converse(&t, greet, sizeof greet);
-	expect_greeting(greet, "sni=- cn=-");
-	transport_close(&t);
-	srv_wait(&sv);
+	expect_handshake(&sv, &c, "sni=- cn=-");
 }
 
 static void test_wrong_name(void **state)
@@ -473,18 +483,9 @@ static void test_host_override(void **state)
 {
 	struct srv sv = { .mode = SRV_TLS, .cert = "wrongname.pem" };
 	struct tls_conf c = conf_for("localhost");
-	struct transport t;
-	enum outcome fail;
-	char err[KURIER_ERRLEN], greet[512];
 
 	c.verify_name = "wrong.example";
-	srv_start(&sv);
-	if (start(&sv, &c, 5000, &t, &fail, err) != 0)
-		fail_msg("tls_start: %s", err);
-	converse(&t, greet, sizeof greet);
-	expect_greeting(greet, "sni=localhost cn=-");
-	transport_close(&t);
-	srv_wait(&sv);
+	expect_handshake(&sv, &c, "sni=localhost cn=-");
 }
 
 static void test_expired(void **state)
@@ -525,18 +526,10 @@ static void pinned(const char *cert, const char *pin)
 {
 	struct srv sv = { .mode = SRV_TLS, .cert = cert };
 	struct tls_conf c = conf_for("localhost");
-	struct transport t;
-	enum outcome fail;
-	char err[KURIER_ERRLEN], greet[512];
 
 	c.fingerprint = pin;
 	c.trust_file = "/nonexistent/ca.pem"; /* not used with a pin */
-	srv_start(&sv);
-	if (start(&sv, &c, 5000, &t, &fail, err) != 0)
-		fail_msg("tls_start: %s", err);
-	converse(&t, greet, sizeof greet);
-	transport_close(&t);
-	srv_wait(&sv);
+	expect_handshake(&sv, &c, NULL);
 }
 
 static void test_pin_sha256(void **state)
@@ -580,18 +573,10 @@ static void test_certcheck_off(void **state)
 {
 	struct srv sv = { .mode = SRV_TLS, .cert = "selfsigned.pem" };
 	struct tls_conf c = conf_for("wrong.example");
-	struct transport t;
-	enum outcome fail;
-	char err[KURIER_ERRLEN], greet[512];
 
 	c.certcheck = false;
 	c.trust_file = "/nonexistent/ca.pem"; /* not used without checks */
-	srv_start(&sv);
-	if (start(&sv, &c, 5000, &t, &fail, err) != 0)
-		fail_msg("tls_start: %s", err);
-	converse(&t, greet, sizeof greet);
-	transport_close(&t);
-	srv_wait(&sv);
+	expect_handshake(&sv, &c, NULL);
 }
 
 static void test_plain_smtp_server(void **state)
@@ -864,19 +849,10 @@ static void test_client_certificate(void **state)
 {
 	struct srv sv = { .mode = SRV_TLS, .cert = "good.pem", .want_client_cert = true };
 	struct tls_conf c = conf_for("localhost");
-	struct transport t;
-	enum outcome fail;
-	char err[KURIER_ERRLEN], greet[512];
 
 	c.cert_file = certpath("client.pem");
 	c.key_file = certpath("client-key.pem");
-	srv_start(&sv);
-	if (start(&sv, &c, 5000, &t, &fail, err) != 0)
-		fail_msg("tls_start: %s", err);
-	converse(&t, greet, sizeof greet);
-	expect_greeting(greet, "sni=localhost cn=alice");
-	transport_close(&t);
-	srv_wait(&sv);
+	expect_handshake(&sv, &c, "sni=localhost cn=alice");
 }
 
 static void test_missing_client_certificate(void **state)
