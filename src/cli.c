@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "common.h"
+#include "address.h"
 #include "cli.h"
 
 const char cli_help_text[] =
@@ -83,12 +84,22 @@ static int cli_usage(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-/* "-f <>" and "-f ''" both mean the null sender. */
-static const char *cli_sender(const char *a)
+/* -f as Postfix's sendmail takes it: "<>" and "" are the null sender;
+ * "Name <addr>", "<addr>" and "addr (comment)" give the address inside.
+ * Anything that is not one mailbox stays as it is, for the envelope check
+ * to refuse. REQ owns the result. */
+static void cli_sender(const char *a, struct request *req)
 {
+	struct addr_list l = { 0 };
+
+	free(req->from);
 	if (strcmp(a, "<>") == 0)
-		return "";
-	return a;
+		req->from = xstrdup("");
+	else if (strpbrk(a, "<( \t") != NULL && addr_list_parse(a, strlen(a), &l, NULL, 0) == 0 && l.n == 1)
+		req->from = xstrdup(l.v[0]);
+	else
+		req->from = xstrdup(a);
+	addr_list_free(&l);
 }
 
 /* -N: "never" alone, or a comma list of failure, delay, success (RFC 3461 4.1). */
@@ -129,7 +140,7 @@ static int cli_option(int id, const char *val, struct request *req, char *err, s
 	case 'f':
 	case 'r':
 	case OPT_FROM:
-		req->from = cli_sender(val);
+		cli_sender(val, req);
 		return 0;
 	case 'F': req->full_name = val; return 0;
 	case 'a':
@@ -311,4 +322,6 @@ void cli_free(struct request *req)
 {
 	free((char *)req->dsn_notify);
 	req->dsn_notify = NULL;
+	free(req->from);
+	req->from = NULL;
 }

@@ -21,7 +21,7 @@ struct request {
 	enum cli_mode mode;
 	const char *account;          /* -a, --account */
 	const char *config_file;      /* -C, --file */
-	const char *from;             /* -f, -r, --from; "" is the null sender */
+	char *from;                   /* -f, -r, --from: the address (owned); "" is the null sender */
 	const char *full_name;        /* -F */
 	bool read_recipients;         /* -t */
 	bool read_envelope_from;      /* --read-envelope-from */

@@ -202,25 +202,6 @@ static int host_to_ascii(const char *host, char **out, char *err, size_t errlen)
 	return 0;
 }
 
-/* -f as Postfix's sendmail takes it: "Name <addr>", "<addr>" and
- * "addr (comment)" give the address inside, "<>" the null sender. Anything
- * that is not one mailbox stays as it is, for check_address to refuse. */
-static char *sender_arg(const char *arg)
-{
-	struct addr_list l = { 0 };
-	char err[KURIER_ERRLEN], *out;
-
-	if (strcmp(arg, "<>") == 0)
-		return xstrdup("");
-	if (strpbrk(arg, "<( \t") == NULL || addr_list_parse(arg, strlen(arg), &l, err, sizeof err) != 0 ||
-	    l.n != 1)
-		out = xstrdup(arg);
-	else
-		out = xstrdup(l.v[0]);
-	addr_list_free(&l);
-	return out;
-}
-
 /* Qualify a bare local part with maildomain, check the result. */
 static int check_address(const struct cfg_account *a, const char *what, bool allow_empty, char **addr)
 {
@@ -551,9 +532,9 @@ static char *display_name(const char *name)
 /* The header fields kurier adds when the message lacks them (account
  * keywords set_from_header, set_date_header, set_msgid_header, set_to_header). A is NULL
  * when the account is chosen by the From header, which then exists. */
-static void header_fixups(const struct request *req, const char *sender, const struct cfg_account *a,
-			  struct msg_opts *mo, char *date, size_t datelen, char *msgid, size_t msgidlen,
-			  char **from_value, char *msgid_domain, size_t msgid_domain_len)
+static void header_fixups(const struct request *req, const struct cfg_account *a, struct msg_opts *mo,
+			  char *date, size_t datelen, char *msgid, size_t msgidlen, char **from_value,
+			  char *msgid_domain, size_t msgid_domain_len)
 {
 	static const char *const days[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
 	static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -564,7 +545,7 @@ static void header_fixups(const struct request *req, const char *sender, const s
 	const char *st;
 	bool override = a == NULL || cfg_bool(a, CFG_ALLOW_FROM_OVERRIDE, true);
 	char *acct_from = account_sender(a);
-	const char *addr = override ? sender : NULL;
+	const char *addr = override ? req->from : NULL;
 	const char *name = req->full_name;
 	time_t now = time(NULL);
 	struct tm tm;
@@ -713,7 +694,6 @@ int main(int argc, char **argv)
 	char date[64], msgid[128], msgid_domain[256];
 	const char *auth_mode = NULL;
 	const char *sender_hint = NULL;
-	char *sender_opt = NULL;
 	enum outcome o = OUTCOME_OK;
 	size_t i;
 	bool have_cf = false;
@@ -762,8 +742,7 @@ int main(int argc, char **argv)
 
 	/* RFC 5321 envelope sender: -f, then the From header when asked, then
 	 * the account's from. Only the From header needs the message first. */
-	sender_opt = req.from != NULL ? sender_arg(req.from) : NULL;
-	sender_hint = sender_opt;
+	sender_hint = req.from;
 	if (!req.read_envelope_from || req.from != NULL) {
 		if ((acct = choose_account(&req, &cf, sender_hint, &o)) == NULL)
 			goto out;
@@ -772,7 +751,7 @@ int main(int argc, char **argv)
 		struct msg_opts mo = { .ignore_dots = req.ignore_dots,
 				       .collect_rcpts = req.read_recipients,
 				       .remove_bcc = acct == NULL || cfg_bool(acct, CFG_REMOVE_BCC_HEADERS, true) };
-		header_fixups(&req, sender_opt, acct, &mo, date, sizeof date, msgid, sizeof msgid, &from_value,
+		header_fixups(&req, acct, &mo, date, sizeof date, msgid, sizeof msgid, &from_value,
 			      msgid_domain, sizeof msgid_domain);
 		rd = msg_reader_new(&mo, spool_write, &sp);
 		if ((o = read_message(rd, &sp)) != OUTCOME_OK)
@@ -888,7 +867,6 @@ int main(int argc, char **argv)
 out:
 	tls_setup_free(&ts);
 	free(from_value);
-	free(sender_opt);
 	xfree_secret(secret);
 	free(from);
 	addr_list_free(&rcpts);

@@ -43,6 +43,9 @@ static void c_cron(const struct request *r)
 	assert_string_equal(r->rcpt_args[0], "root");
 }
 
+static void c_sender_forms(const struct request *r) { assert_string_equal(r->from, "ops@example.org"); }
+static void c_sender_two(const struct request *r) { assert_string_equal(r->from, "a@x, b@y"); }
+
 static void c_null_sender(const struct request *r)
 {
 	assert_string_equal(r->from, "");
@@ -95,6 +98,11 @@ static const struct cli_row cli_rows[] = {
 	{ { "kurier", "-FCronDaemon", "-i", "-B8BITMIME", "-oem", "root" }, 0, NULL, c_cron },
 	{ { "kurier", "-f", "<>", "a@x" }, 0, NULL, c_null_sender },
 	{ { "kurier", "-r", "", "a@x" }, 0, NULL, c_null_sender },
+	{ { "kurier", "-f", "Ops Team <ops@example.org>", "a@x" }, 0, NULL, c_sender_forms },
+	{ { "kurier", "-f<ops@example.org>", "a@x" }, 0, NULL, c_sender_forms },
+	{ { "kurier", "--from=ops@example.org (Ops)", "a@x" }, 0, NULL, c_sender_forms },
+	{ { "kurier", "-f", "ops@example.org", "-f", "Ops <ops@example.org>", "a@x" }, 0, NULL, c_sender_forms },
+	{ { "kurier", "-f", "a@x, b@y", "a@x" }, 0, NULL, c_sender_two },
 	{ { "kurier", "-N", "failure,delay", "-R", "hdrs", "-V", "abc", "a@x" }, 0, NULL, c_dsn },
 	{ { "kurier", "--account=work", "--file", "/tmp/rc", "--from=f@x", "--read-envelope-from",
 	    "--debug", "a@x" }, 0, NULL, c_long },
