@@ -1,6 +1,7 @@
 #!/bin/sh
 # bootstrap.sh [CONFIGURE-OPTIONS]: install what kurier needs to build and
-# test (Debian packages, as root), then autoreconf, configure and make.
+# test (Debian packages, as root; $EXTRA_PACKAGES too, as .ci/run adds
+# clang for make fuzz), then autoreconf, configure and make.
 # Quick and harmless when everything is already in place.
 set -eu
 cd "$(dirname "$0")"
@@ -11,7 +12,7 @@ bash-completion zsh fish mandoc man-db"
 # The real callers that tests/callers/*.test and tests/system/ drive, and a
 # Kerberos KDC for tests/gssapi.test (run on loopback by the test itself).
 PACKAGES="$PACKAGES mutt neomutt git git-email libmailtools-perl bsd-mailx \
-mailutils php-cli python3 cron passwd krb5-kdc krb5-admin-server krb5-user"
+mailutils php-cli python3 cron passwd krb5-kdc krb5-admin-server krb5-user ${EXTRA_PACKAGES:-}"
 
 # bsd-mailx depends on some mail-transport-agent, and apt would pick exim4,
 # which takes /usr/sbin/sendmail. Where no MTA is installed, a local
