@@ -534,6 +534,15 @@ const char *auth_server_error(const struct auth *a)
 	return a->server_error;
 }
 
+const char *auth_refusal_hint(const char *mech)
+{
+	if (strcasecmp(mech, "GSSAPI") == 0)
+		return "check the Kerberos ticket (klist; kinit to get one) and the server's principal smtp/HOST";
+	if (strcasecmp(mech, "EXTERNAL") == 0)
+		return "check the client certificate (tls_cert_file, tls_key_file) the server expects";
+	return "check user and password (or the token) in the account";
+}
+
 void auth_free(struct auth *a)
 {
 	if (a == NULL)

@@ -51,6 +51,8 @@ enum auth_status auth_step(struct auth *a, const char *challenge, char **out, ch
 bool auth_verified(const struct auth *a);
 /* An OAuth 2 error the server sent (decoded JSON), or NULL. */
 const char *auth_server_error(const struct auth *a);
+/* What to check when a login with mechanism MECH is refused. */
+const char *auth_refusal_hint(const char *mech);
 void auth_free(struct auth *a);
 
 #endif

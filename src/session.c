@@ -432,11 +432,7 @@ static const char *session_auth_hint(const struct session *s, const struct smtp_
 		return "the provider wants an app password: create one in the account's security settings and use it as the password";
 	if (r->outcome == OUTCOME_TEMPFAIL)
 		return "try again later";
-	if (strcasecmp(s->auth_mech, "GSSAPI") == 0)
-		return "check the Kerberos ticket (klist; kinit to get one) and the server's principal smtp/HOST";
-	if (strcasecmp(s->auth_mech, "EXTERNAL") == 0)
-		return "check the client certificate (tls_cert_file, tls_key_file) the server expects";
-	return "check user and password (or the token) in the account";
+	return auth_refusal_hint(s->auth_mech);
 }
 
 static void session_print_serverinfo(const struct session *s)
