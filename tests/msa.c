@@ -968,12 +968,10 @@ static void sess_ehlo_reply(struct session *s, const char *line, size_t n, struc
 	/* A scripted `cap` list replaces AUTH too. */
 	char *auth_cap = NULL;
 	if (!scripted && s->msa->sasl) {
-		const char *mechs = msa_sasl_mechs(s->msa->sasl, s->conn.tls != NULL);
-		auth_cap = msa_memdup("AUTH ", 5);
-		auth_cap = realloc(auth_cap, 6 + strlen(mechs));
-		if (!auth_cap)
-			msa_oom();
-		strcpy(auth_cap + 5, mechs);
+		struct buf ab = { 0 };
+		buf_adds(&ab, "AUTH ");
+		buf_adds(&ab, msa_sasl_mechs(s->msa->sasl, s->conn.tls != NULL));
+		auth_cap = buf_take(&ab);
 		caps[ncaps] = auth_cap;
 		caplen[ncaps++] = strlen(auth_cap);
 	}
