@@ -131,6 +131,7 @@ struct cfg_state {
 	struct cfg_file *cf;
 	struct cfg_account defaults;  /* the accumulated defaults section */
 	struct cfg_account *cur;      /* account being defined, NULL = defaults */
+	bool sectioned;               /* a defaults or account line was seen */
 	unsigned own;                 /* setting lines seen for cur */
 	bool alias_pending;           /* cur came from "account default : NAME" */
 	unsigned alias_line;          /* line of that account command */
@@ -262,6 +263,8 @@ static void cfg_account_clear(struct cfg_account *a)
 	}
 	free(a->name);
 	a->name = NULL;
+	free(a->path);
+	a->path = NULL;
 }
 
 static void cfg_account_free(struct cfg_account *a)
@@ -677,6 +680,7 @@ static int cfg_account_cmd(struct cfg_state *st, const char *v)
 	}
 	a = xcalloc(1, sizeof *a);
 	a->name = xstrdup(name);
+	a->path = xstrdup(st->path);
 	a->decl_line = st->lineno;
 	if ((r = cfg_overlay(st, a, &st->defaults)) != 0)
 		goto out;
@@ -817,11 +821,22 @@ static int cfg_line(struct cfg_state *st, const char *line, size_t n, struct cfg
 	if (strcmp(b->kw, "defaults") == 0) {
 		if (b->val[0] != '\0')
 			return cfg_fail(st, "defaults takes no value");
+		st->sectioned = true;
 		cfg_end_section(st);
 		return 0;
 	}
-	if (strcmp(b->kw, "account") == 0)
+	if (strcmp(b->kw, "account") == 0) {
+		st->sectioned = true;
 		return cfg_account_cmd(st, b->val);
+	}
+	/* As msmtp (since its 1.2 files): settings above the first defaults
+	 * or account line are the account "default". System-wide files for
+	 * cron mail are often written that way, with no account line. */
+	if (!st->sectioned) {
+		st->sectioned = true;
+		if ((r = cfg_account_cmd(st, "default")) != 0)
+			return r;
+	}
 	return cfg_setting(st, b->kw, b->val, b);
 }
 
@@ -964,6 +979,30 @@ void cfg_free(struct cfg_file *cf)
 	free(cf->path);
 	free(cf->default_alias);
 	memset(cf, 0, sizeof *cf);
+}
+
+void cfg_merge(struct cfg_file *user, struct cfg_file *sys)
+{
+	struct cfg_account **tail, *a, *next;
+
+	for (tail = &user->accounts; *tail != NULL; tail = &(*tail)->next)
+		;
+	for (a = sys->accounts; a != NULL; a = next) {
+		next = a->next;
+		a->next = NULL;
+		if (cfg_find(user, a->name) != NULL) {
+			cfg_account_free(a);
+			continue;
+		}
+		*tail = a;
+		tail = &a->next;
+	}
+	sys->accounts = NULL;
+	if (user->default_alias == NULL && cfg_find(user, "default") == NULL) {
+		user->default_alias = sys->default_alias;
+		sys->default_alias = NULL;
+	}
+	user->has_password = user->has_password || sys->has_password;
 }
 
 const struct cfg_account *cfg_find(const struct cfg_file *cf, const char *name)

@@ -68,6 +68,7 @@ enum cfg_key {
  * which overrides an inherited one; NULL means never set. */
 struct cfg_account {
 	char *name;                          /* account name; "defaults" never appears here */
+	char *path;                          /* the file that defined it, for messages */
 	char *val[CFG_KEY_COUNT];            /* NULL = unset; booleans normalised to "on"/"off" */
 	unsigned line[CFG_KEY_COUNT];        /* line that set val[k] (inherited: the parent's line) */
 	unsigned decl_line;                  /* line of the "account" command */
@@ -98,6 +99,12 @@ int cfg_parse(const char *path, const char *buf, size_t len, struct cfg_file *ou
 int cfg_load(const char *path, struct cfg_file *out, char *err, size_t errlen);
 
 void cfg_free(struct cfg_file *cf);
+
+/* msmtp's two files: USER's accounts first, then those of SYS that USER
+ * does not define (by name); SYS's "account default : NAME" applies when
+ * USER has neither an account default nor such a line. SYS is emptied
+ * (cfg_free it as usual); USER keeps its path. */
+void cfg_merge(struct cfg_file *user, struct cfg_file *sys);
 
 /* The account called NAME ("default" also resolves "account default : X"). */
 const struct cfg_account *cfg_find(const struct cfg_file *cf, const char *name);

@@ -44,41 +44,65 @@ static const char *home_dir(void)
 	return h;
 }
 
-/* The configuration file, in kurier's lookup order. Returns 0 and fills
- * CF, or an outcome other than OK after printing why. */
+/* The configuration: the user's file (-C FILE, or the first of kurier's
+ * own names and ~/.msmtprc) and the system file, merged as msmtp does:
+ * the user's accounts first, then the system accounts the user file does
+ * not define. Returns OUTCOME_OK and fills CF, or prints why not. */
 static enum outcome load_config(const struct request *req, const struct diag *d, struct cfg_file *cf)
 {
 	char err[KURIER_ERRLEN], path[4][4096];
 	const char *xdg = getenv("XDG_CONFIG_HOME");
+	struct cfg_file sys;
 	size_t i, n = 0;
-	int r;
+	int r = -2, rs;
 
-	if (req->config_file != NULL) {
-		r = cfg_load(req->config_file, cf, err, sizeof err);
-		if (r != 0) {
-			diag_error("%s", err);
-			return OUTCOME_CONFIG;
-		}
-		return OUTCOME_OK;
-	}
 	if (xdg != NULL && *xdg != '\0')
 		snprintf(path[n++], sizeof path[0], "%s/kurier/config", xdg);
 	else
 		snprintf(path[n++], sizeof path[0], "%s/.config/kurier/config", home_dir());
 	snprintf(path[n++], sizeof path[0], "%s/.kurierrc", home_dir());
 	snprintf(path[n++], sizeof path[0], "%s/.msmtprc", home_dir());
-	snprintf(path[n++], sizeof path[0], "%s/kurierrc", SYSCONFDIR);
-	for (i = 0; i < n; i++) {
+	if (req->config_file != NULL) {
+		r = cfg_load(req->config_file, cf, err, sizeof err);
+		if (r != 0) {
+			diag_error("%s", err);
+			return OUTCOME_CONFIG;
+		}
+	}
+	for (i = 0; req->config_file == NULL && i < n; i++) {
 		r = cfg_load(path[i], cf, err, sizeof err);
 		if (r == 0) {
 			diag_note(d, 1, "using configuration file %s%s", path[i],
 				  i == 2 ? " (an msmtp configuration file)" : "");
-			return OUTCOME_OK;
+			break;
 		}
 		if (r != -2) {
 			diag_error("%s", err);
 			return OUTCOME_CONFIG;
 		}
+	}
+	snprintf(path[3], sizeof path[3], "%s/kurierrc", SYSCONFDIR);
+	rs = cfg_load(path[3], &sys, err, sizeof err);
+	if (rs == 0) {
+		diag_note(d, 1, "using system configuration file %s", path[3]);
+		if (r != 0) {
+			*cf = sys;
+			return OUTCOME_OK;
+		}
+		cfg_merge(cf, &sys);
+		cfg_free(&sys);
+		return OUTCOME_OK;
+	}
+	if (r == 0) {
+		/* The user's own file serves; a system file this user may not
+		 * read (root's, mode 0600) is no error, a broken one a warning. */
+		if (rs != -2 && !(access(path[3], R_OK) != 0 && errno == EACCES))
+			diag_warn("system configuration file skipped: %s", err);
+		return OUTCOME_OK;
+	}
+	if (rs != -2) {
+		diag_error("%s", err);
+		return OUTCOME_CONFIG;
 	}
 	diag_error("no configuration file found (looked for %s, %s, %s and %s); "
 		   "create one as described in kurierrc(5), or give one with -C FILE",
@@ -158,7 +182,7 @@ static void print_pretend(const struct cfg_file *cf, const struct cfg_account *a
 {
 	int k;
 
-	printf("account %s (from %s)\n", a->name, cf->path);
+	printf("account %s (from %s)\n", a->name, a->path);
 	for (k = 0; k < CFG_KEY_COUNT; k++) {
 		if (a->val[k] == NULL)
 			continue;
@@ -299,7 +323,7 @@ static void session_conf_fill(struct session_conf *sc, const struct cfg_file *cf
 		: (!starttls || (p == 465 && a->val[CFG_TLS_STARTTLS] == NULL)) ? SESSION_TLS_IMPLICIT
 		: SESSION_TLS_STARTTLS;
 	sc->account = a->name;
-	sc->config_path = cf->path;
+	sc->config_path = a->path;
 	sc->host = a->val[CFG_HOST];
 	sc->port = port;
 	sc->ehlo_name = ehlo;
@@ -321,7 +345,7 @@ static enum outcome tls_setup(const struct cfg_file *cf, const struct cfg_accoun
 	const char *fp = a->val[CFG_TLS_FINGERPRINT];
 
 	if (host_to_ascii(a->val[CFG_HOST], &ts->host, err, sizeof err) != 0) {
-		diag_error("%s:%u: %s", cf->path, a->line[CFG_HOST], err);
+		diag_error("%s:%u: %s", a->path, a->line[CFG_HOST], err);
 		return OUTCOME_CONFIG;
 	}
 	sc->host = ts->host;
@@ -329,7 +353,7 @@ static enum outcome tls_setup(const struct cfg_file *cf, const struct cfg_accoun
 		return OUTCOME_OK;
 	if (a->val[CFG_TLS_HOST_OVERRIDE] != NULL &&
 	    host_to_ascii(a->val[CFG_TLS_HOST_OVERRIDE], &ts->verify, err, sizeof err) != 0) {
-		diag_error("%s:%u: %s", cf->path, a->line[CFG_TLS_HOST_OVERRIDE], err);
+		diag_error("%s:%u: %s", a->path, a->line[CFG_TLS_HOST_OVERRIDE], err);
 		return OUTCOME_CONFIG;
 	}
 	ts->cache = tls_cache_path(a, ts->host, sc->port);
@@ -347,10 +371,10 @@ static enum outcome tls_setup(const struct cfg_file *cf, const struct cfg_accoun
 	if (!ts->conf.certcheck)
 		diag_warn("%s:%u: tls_certcheck off: the server's certificate is not checked, so anyone on "
 			  "the network path can read and change this session; pin it with tls_fingerprint instead",
-			  cf->path, a->line[CFG_TLS_CERTCHECK]);
+			  a->path, a->line[CFG_TLS_CERTCHECK]);
 	else if (fp != NULL && tls_fingerprint_is_weak(fp))
 		diag_warn("%s:%u: tls_fingerprint is an %s fingerprint, which is weak; use the SHA-256 one "
-			  "(kurier --serverinfo shows it)", cf->path, a->line[CFG_TLS_FINGERPRINT],
+			  "(kurier --serverinfo shows it)", a->path, a->line[CFG_TLS_FINGERPRINT],
 			  strlen(fp) == 47 ? "MD5" : "SHA-1");
 	return OUTCOME_OK;
 }
@@ -384,7 +408,7 @@ static enum outcome auth_setup(const struct cfg_file *cf, const struct cfg_accou
 	if (strcasecmp(*mode, "EXTERNAL") == 0 || strcasecmp(*mode, "GSSAPI") == 0)
 		return OUTCOME_OK;
 	if (user == NULL || *user == '\0') {
-		diag_error("%s:%u: account '%s' has auth %s but no user; add 'user NAME'", cf->path,
+		diag_error("%s:%u: account '%s' has auth %s but no user; add 'user NAME'", a->path,
 			   a->line[CFG_AUTH], a->name, v);
 		return OUTCOME_CONFIG;
 	}
@@ -394,7 +418,7 @@ static enum outcome auth_setup(const struct cfg_file *cf, const struct cfg_accou
 	}
 	if (a->val[CFG_PASSWORDEVAL] != NULL) {
 		if (secret_eval(a->val[CFG_PASSWORDEVAL], secret, err, sizeof err) != 0) {
-			diag_error("%s:%u: %s; fix the command or the passwordeval line", cf->path,
+			diag_error("%s:%u: %s; fix the command or the passwordeval line", a->path,
 				   a->line[CFG_PASSWORDEVAL], err);
 			return OUTCOME_CONFIG;
 		}
@@ -415,7 +439,7 @@ static enum outcome auth_setup(const struct cfg_file *cf, const struct cfg_accou
 			return OUTCOME_OK;
 	}
 	diag_error("%s: account '%s' has no password for %s: add password or passwordeval, "
-		   "a line in ~/.netrc, or run kurier from a terminal to be asked", cf->path, a->name, user);
+		   "a line in ~/.netrc, or run kurier from a terminal to be asked", a->path, a->name, user);
 	return OUTCOME_CONFIG;
 }
 
@@ -609,7 +633,7 @@ static enum outcome expand_aliases(const struct cfg_file *cf, const struct cfg_a
 	struct addr_list out = { 0 };
 
 	if (al == NULL) {
-		diag_error("%s:%u: aliases: %s", cf->path, a->line[CFG_ALIASES], err);
+		diag_error("%s:%u: aliases: %s", a->path, a->line[CFG_ALIASES], err);
 		return OUTCOME_CONFIG;
 	}
 	if (aliases_expand(al, rcpts, &out, err, sizeof err) != 0) {
@@ -658,7 +682,7 @@ static void log_submission(const struct cfg_file *cf, const struct cfg_account *
 			stamp[0] = '\0';
 #pragma GCC diagnostic pop
 		if (fp == NULL)
-			diag_warn("%s:%u: cannot open logfile %s: %s; the message is %s", cf->path,
+			diag_warn("%s:%u: cannot open logfile %s: %s; the message is %s", a->path,
 				  a->line[CFG_LOGFILE], lf, strerror(errno), o == OUTCOME_OK ? "sent" : "not sent");
 		else {
 			fprintf(fp, "%s %s\n", stamp, line);
@@ -767,7 +791,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (acct->val[CFG_HOST] == NULL) {
-		diag_error("%s: account '%s' has no host; add 'host NAME'", cf.path, acct->name);
+		diag_error("%s: account '%s' has no host; add 'host NAME'", acct->path, acct->name);
 		o = OUTCOME_CONFIG;
 		goto out;
 	}
@@ -787,7 +811,7 @@ int main(int argc, char **argv)
 			from = account_sender(acct);
 		if (from == NULL) {
 			diag_error("no envelope sender: give -f ADDR, or set from in account '%s' of %s",
-				   acct->name, cf.path);
+				   acct->name, acct->path);
 			o = req.read_envelope_from ? OUTCOME_DATAERR : OUTCOME_CONFIG;
 			goto out;
 		}

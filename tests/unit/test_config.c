@@ -35,8 +35,13 @@ static const struct ok_row ok_rows[] = {
 	{ "no final newline", "account a\nhost h", { "a|host|h|2" } },
 	{ "defaults inherited", "defaults\nport 587\ntls on\naccount a\nhost ha\naccount b\nport 25\n",
 	  { "@order|a,b", "a|port|587|2", "a|tls|on|3", "b|port|25|7", "b|tls|on|3", "b|host|(null)" } },
-	{ "keyword before any section is a default", "port 2525\naccount a\nhost h\n",
-	  { "a|port|2525|1", "@order|a" } },
+	{ "settings before any section are the account default (msmtp)", "port 2525\naccount a\nhost h\n",
+	  { "@order|default,a", "default|port|2525|1", "a|port|(null)", "@find|default|default" } },
+	{ "a file without account lines is the account default",
+	  "# cron mail\nhost relay.example\nport 25\ntls off\nfrom root@example\n",
+	  { "@order|default", "default|host|relay.example|2", "default|tls|off|4", "@find|default|default" } },
+	{ "a defaults line first keeps the old meaning", "defaults\nport 2525\naccount a\n",
+	  { "@order|a", "a|port|2525|2" } },
 	{ "later defaults only apply to later accounts",
 	  "defaults\nport 1\naccount a\ndefaults\nport 2\nfrom x@y\naccount b\n",
 	  { "a|port|1|2", "a|from|(null)", "b|port|2|5", "b|from|x@y|6" } },
@@ -116,7 +121,7 @@ static const struct ok_row ok_rows[] = {
 			       "auth scram-sha-1\nauth scram-sha-1-plus\nauth scram-sha-256\n"
 			       "auth scram-sha-256-plus\nauth gssapi\nauth external\n"
 			       "auth oauthbearer\nauth ntlm\naccount a\n",
-	  { "a|auth|NTLM|12" } },
+	  { "default|auth|NTLM|12" } },
 	{ "syslog values", "account a\nsyslog\naccount b\nsyslog log_mail\naccount c\nsyslog off\n"
 			   "account d\nsyslog LOG_LOCAL7\n",
 	  { "a|syslog|on", "b|syslog|LOG_MAIL", "c|syslog|off", "d|syslog|LOG_LOCAL7" } },
@@ -571,6 +576,41 @@ static void test_config_find_by_from(void **state)
 	cfg_free(&cf);
 }
 
+/* msmtp's merge: user accounts first, then system accounts the user file
+ * does not define; the system's default alias only when the user has none. */
+static void test_config_merge(void **state)
+{
+	static const char user_in[] = "account a\nhost user-a\naccount b\nhost user-b\n";
+	static const char sys_in[] = "account b\nhost sys-b\naccount c\nhost sys-c\naccount default : c\n";
+	struct cfg_file user, sys;
+	char err[256];
+	const struct cfg_account *a;
+
+	(void)state;
+	assert_int_equal(cfg_parse("user", user_in, sizeof user_in - 1, &user, err, sizeof err), 0);
+	assert_int_equal(cfg_parse("sys", sys_in, sizeof sys_in - 1, &sys, err, sizeof err), 0);
+	cfg_merge(&user, &sys);
+	a = user.accounts;
+	assert_string_equal(a->name, "a");
+	assert_string_equal(a->next->name, "b");
+	assert_string_equal(a->next->val[CFG_HOST], "user-b");
+	assert_string_equal(a->next->next->name, "c");
+	assert_string_equal(a->next->next->path, "sys");
+	assert_null(a->next->next->next);
+	assert_string_equal(cfg_find(&user, "default")->name, "c");
+	assert_null(sys.accounts);
+	cfg_free(&sys);
+	cfg_free(&user);
+
+	/* the user's own default wins over the system's alias */
+	assert_int_equal(cfg_parse("user", "host mine\n", 10, &user, err, sizeof err), 0);
+	assert_int_equal(cfg_parse("sys", sys_in, sizeof sys_in - 1, &sys, err, sizeof err), 0);
+	cfg_merge(&user, &sys);
+	assert_string_equal(cfg_find(&user, "default")->val[CFG_HOST], "mine");
+	cfg_free(&sys);
+	cfg_free(&user);
+}
+
 static void test_config_keys(void **state)
 {
 	int k, j;
@@ -836,6 +876,7 @@ int main(void)
 		cmocka_unit_test(test_config_small_err_buffer),
 		cmocka_unit_test(test_config_too_many_accounts),
 		cmocka_unit_test(test_config_find_by_from),
+		cmocka_unit_test(test_config_merge),
 		cmocka_unit_test(test_config_keys),
 		cmocka_unit_test(test_config_typed_reads),
 		cmocka_unit_test(test_config_mutations),
