@@ -386,6 +386,28 @@ static void tls_setup_free(struct tls_setup *ts)
 	free(ts->cache);
 }
 
+/* The AUTH mode the account asks for: "ON", a mechanism, or NULL. */
+static const char *auth_mode_of(const struct cfg_account *a)
+{
+	const char *v = a->val[CFG_AUTH], *user = a->val[CFG_USER];
+
+	/* A configured user means the credentials are meant to be used. */
+	if ((v == NULL && user != NULL && *user != '\0') || (v != NULL && strcasecmp(v, "on") == 0))
+		return "ON";
+	if (v != NULL && strcasecmp(v, "off") != 0)
+		return v;
+	return NULL;
+}
+
+/* The certificate or the Kerberos ticket is the credential, and it names
+ * the user: EXTERNAL and GSSAPI need no user line and no password. */
+static bool auth_needs_user(const struct cfg_account *a)
+{
+	const char *mode = auth_mode_of(a);
+
+	return mode != NULL && strcasecmp(mode, "EXTERNAL") != 0 && strcasecmp(mode, "GSSAPI") != 0;
+}
+
 /* Whether and how to authenticate, and the secret: password, then
  * passwordeval, then ~/.netrc, then a prompt on the terminal. */
 static enum outcome auth_setup(const struct cfg_file *cf, const struct cfg_account *a,
@@ -395,17 +417,8 @@ static enum outcome auth_setup(const struct cfg_file *cf, const struct cfg_accou
 	char err[KURIER_ERRLEN], path[4096];
 	int r;
 
-	*mode = NULL;
-	/* A configured user means the credentials are meant to be used. */
-	if ((v == NULL && user != NULL && *user != '\0') || (v != NULL && strcasecmp(v, "on") == 0))
-		*mode = "ON";
-	else if (v != NULL && strcasecmp(v, "off") != 0)
-		*mode = v;
-	if (*mode == NULL)
-		return OUTCOME_OK;
-	/* The certificate or the Kerberos ticket is the credential, and it
-	 * names the user: no user line and no password are needed. */
-	if (strcasecmp(*mode, "EXTERNAL") == 0 || strcasecmp(*mode, "GSSAPI") == 0)
+	*mode = auth_mode_of(a);
+	if (*mode == NULL || !auth_needs_user(a))
 		return OUTCOME_OK;
 	if (user == NULL || *user == '\0') {
 		diag_error("%s:%u: account '%s' has auth %s but no user; add 'user NAME'", a->path,
@@ -786,13 +799,21 @@ int main(int argc, char **argv)
 		if ((acct = choose_account(&req, &cf, sender_hint, &o)) == NULL)
 			goto out;
 	}
-	if (req.mode == CLI_PRETEND) {
+	if (req.mode == CLI_PRETEND)
 		print_pretend(&cf, acct);
-		goto out;
-	}
-	if (acct->val[CFG_HOST] == NULL) {
+	/* --pretend too: an account that cannot send is reported as a send
+	 * would report it, exit code included. */
+	if (acct->val[CFG_HOST] == NULL || *acct->val[CFG_HOST] == '\0') {
 		diag_error("%s: account '%s' has no host; add 'host NAME'", acct->path, acct->name);
 		o = OUTCOME_CONFIG;
+		goto out;
+	}
+	if (req.mode == CLI_PRETEND) {
+		if (auth_needs_user(acct) && (acct->val[CFG_USER] == NULL || *acct->val[CFG_USER] == '\0')) {
+			diag_error("%s:%u: account '%s' has auth %s but no user; add 'user NAME'", acct->path,
+				   acct->line[CFG_AUTH], acct->name, acct->val[CFG_AUTH]);
+			o = OUTCOME_CONFIG;
+		}
 		goto out;
 	}
 	if ((o = auth_setup(&cf, acct, &auth_mode, &secret)) != OUTCOME_OK)
