@@ -698,9 +698,13 @@ static void log_submission(const struct cfg_file *cf, const struct cfg_account *
 			diag_warn("%s:%u: cannot open logfile %s: %s; the message is %s", a->path,
 				  a->line[CFG_LOGFILE], lf, strerror(errno), o == OUTCOME_OK ? "sent" : "not sent");
 		else {
-			fprintf(fp, "%s %s\n", stamp, line);
-			if (fp != stdout)
-				fclose(fp);
+			int bad = fprintf(fp, "%s %s\n", stamp, line) < 0;
+			bad = (fp == stdout ? fflush(fp) : fclose(fp)) != 0 || bad;
+			/* the delivery outcome stands whatever happens to its log */
+			if (bad)
+				diag_warn("%s:%u: cannot write to logfile %s: %s; the message is %s", a->path,
+					  a->line[CFG_LOGFILE], strcmp(lf, "-") == 0 ? "- (standard output)" : lf,
+					  strerror(errno), o == OUTCOME_OK ? "sent" : "not sent");
 		}
 	}
 	if (sl != NULL && strcmp(sl, "off") != 0) {
@@ -922,7 +926,13 @@ out:
 	cli_free(&req);
 	if (d.transcript != NULL)
 		fclose(d.transcript);
-	if (fflush(stdout) != 0 && o == OUTCOME_OK)
-		o = OUTCOME_IOERR;
+	/* What kurier prints on standard output (--help, --pretend, -bp, the
+	 * logfile -) must arrive; a submission's own log has already warned,
+	 * and its outcome stands. */
+	if (fflush(stdout) != 0 && req.mode != CLI_SEND) {
+		diag_error("cannot write to standard output: %s", strerror(errno));
+		if (o == OUTCOME_OK)
+			o = OUTCOME_IOERR;
+	}
 	return outcome_exit_code(o);
 }
