@@ -110,15 +110,83 @@ static enum outcome load_config(const struct request *req, const struct diag *d,
 	return OUTCOME_CONFIG;
 }
 
-/* Read the message from standard input into SPOOL through the reader. */
-static enum outcome read_message(struct msg_reader *rd, struct spool *sp)
+static int discard_sink(void *ctx, const char *buf, size_t len, char *err, size_t errlen)
+{
+	(void)ctx, (void)buf, (void)len, (void)err, (void)errlen;
+	return 0;
+}
+
+/* true when BUF holds the empty line that ends a header block */
+static bool header_block_ends(const char *buf, size_t len)
+{
+	size_t i;
+
+	if ((len >= 1 && buf[0] == '\n') || (len >= 2 && buf[0] == '\r' && buf[1] == '\n'))
+		return true;
+	for (i = 0; i + 1 < len; i++)
+		if (buf[i] == '\n' && (buf[i + 1] == '\n' || (buf[i + 1] == '\r' && i + 2 < len && buf[i + 2] == '\n')))
+			return true;
+	return false;
+}
+
+/* --read-envelope-from without -f: the account follows the From header,
+ * and that account's header rules apply to this very message, so the
+ * header block is read first. HEAD keeps those bytes (at most the header
+ * block limit and one read more) to be fed to the real reader; FROM is the
+ * From (or Resent-From) address, or NULL. */
+static enum outcome peek_header(const struct request *req, char **head, size_t *headlen, char **from)
+{
+	struct msg_opts mo = { .ignore_dots = req->ignore_dots, .set_from = MSG_FROM_OFF };
+	struct msg_reader *probe;
+	char err[KURIER_ERRLEN];
+	size_t cap = 65536, len = 0;
+	char *buf = xmalloc(cap);
+
+	*from = NULL;
+	while (!header_block_ends(buf, len) && len <= MSG_HEADER_BLOCK_MAX) {
+		ssize_t n;
+
+		if (len == cap) {
+			cap *= 2;
+			buf = xrealloc(buf, cap);
+		}
+		n = read(0, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			diag_error("cannot read the message from standard input: %s; nothing was sent",
+				   strerror(errno));
+			free(buf);
+			return OUTCOME_IOERR;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	/* A header the probe refuses is refused again, with its message, by
+	 * the real reader; here it only means no From to go by. */
+	probe = msg_reader_new(&mo, discard_sink, NULL);
+	if (msg_reader_feed(probe, buf, len, err, sizeof err) != MSG_ERROR &&
+	    msg_reader_finish(probe, err, sizeof err) != MSG_ERROR && msg_reader_from(probe) != NULL)
+		*from = xstrdup(msg_reader_from(probe));
+	msg_reader_free(probe);
+	*head = buf;
+	*headlen = len;
+	return OUTCOME_OK;
+}
+
+/* Read the message (HEAD, HEADLEN bytes already read, then standard input)
+ * into SPOOL through the reader. */
+static enum outcome read_message(struct msg_reader *rd, struct spool *sp, const char *head, size_t headlen)
 {
 	char err[KURIER_ERRLEN];
 	char *buf = xmalloc(65536);
 	enum outcome o = OUTCOME_OK;
 	enum msg_status st = MSG_OK;
 
-	for (;;) {
+	if (headlen > 0)
+		st = msg_reader_feed(rd, head, headlen, err, sizeof err);
+	while (st == MSG_OK) {
 		ssize_t n = read(0, buf, 65536);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -131,8 +199,6 @@ static enum outcome read_message(struct msg_reader *rd, struct spool *sp)
 		if (n == 0)
 			break;
 		st = msg_reader_feed(rd, buf, (size_t)n, err, sizeof err);
-		if (st != MSG_OK)
-			break;
 	}
 	if (st == MSG_OK)
 		st = msg_reader_finish(rd, err, sizeof err);
@@ -731,7 +797,8 @@ int main(int argc, char **argv)
 	struct tls_setup ts;
 	struct session_facts facts;
 	char err[KURIER_ERRLEN], ehlo[256];
-	char *from = NULL, *secret = NULL, *from_value = NULL;
+	char *from = NULL, *secret = NULL, *from_value = NULL, *head = NULL, *peek_from = NULL;
+	size_t headlen = 0;
 	char date[64], msgid[128], msgid_domain[256];
 	const char *auth_mode = NULL;
 	const char *sender_hint = NULL;
@@ -788,6 +855,12 @@ int main(int argc, char **argv)
 		if ((acct = choose_account(&req, &cf, sender_hint, &o)) == NULL)
 			goto out;
 	}
+	if (req.mode == CLI_SEND && acct == NULL) {
+		if ((o = peek_header(&req, &head, &headlen, &peek_from)) != OUTCOME_OK)
+			goto out;
+		if ((acct = choose_account(&req, &cf, peek_from, &o)) == NULL)
+			goto out;
+	}
 	if (req.mode == CLI_SEND) {
 		struct msg_opts mo = { .ignore_dots = req.ignore_dots,
 				       .collect_rcpts = req.read_recipients,
@@ -795,11 +868,12 @@ int main(int argc, char **argv)
 		header_fixups(&req, acct, &mo, date, sizeof date, msgid, sizeof msgid, &from_value,
 			      msgid_domain, sizeof msgid_domain);
 		rd = msg_reader_new(&mo, spool_write, &sp);
-		if ((o = read_message(rd, &sp)) != OUTCOME_OK)
+		if ((o = read_message(rd, &sp, head, headlen)) != OUTCOME_OK)
 			goto out;
 	}
-	if (acct == NULL) {
+	if (req.read_envelope_from && req.from == NULL)
 		sender_hint = rd != NULL ? msg_reader_from(rd) : NULL;
+	if (acct == NULL) {
 		if ((acct = choose_account(&req, &cf, sender_hint, &o)) == NULL)
 			goto out;
 	}
@@ -914,6 +988,8 @@ int main(int argc, char **argv)
 		o = session_run(&sc, NULL, &sp, &d, NULL);
 	}
 out:
+	free(head);
+	free(peek_from);
 	tls_setup_free(&ts);
 	free(from_value);
 	xfree_secret(secret);
