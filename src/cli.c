@@ -249,6 +249,7 @@ int cli_parse(int argc, char *const *argv, struct request *req, char *err, size_
 			req->mode = CLI_QUEUE_LIST;
 		else if (strcmp(name, "newaliases") == 0)
 			req->mode = CLI_NEWALIASES;
+		req->as_sendmail = strcmp(name, "sendmail") == 0;
 	}
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];

@@ -29,6 +29,7 @@ struct request {
 	int verbose;                  /* -v (repeatable) */
 	bool debug;                   /* --debug */
 	const char *transcript_file;  /* -X */
+	bool as_sendmail;             /* called by the name sendmail (PHP, cron, mail clients) */
 	const char *dsn_notify;       /* -N, upper-cased comma list, or NULL */
 	const char *dsn_return;       /* -R: FULL or HDRS, or NULL */
 	const char *dsn_envid;        /* -V */

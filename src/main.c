@@ -727,6 +727,38 @@ static enum outcome expand_aliases(const struct cfg_file *cf, const struct cfg_a
 	return OUTCOME_OK;
 }
 
+/* A file kurier writes for the user (logfile, -X transcript): never
+ * through a symbolic link, created 0600. APPEND keeps what is there (a
+ * log); otherwise the file is emptied, and only when it is a regular file
+ * of this user's (a transcript never overwrites anything else). Returns
+ * the descriptor, or -1 with ERR ("PATH: what is wrong"). */
+static int open_private(const char *path, bool append, char *err, size_t errlen)
+{
+	struct stat sb;
+	int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
+				    (append ? O_APPEND : 0), 0600);
+
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", path,
+			 errno == ELOOP ? "is a symbolic link, which kurier does not follow; name the file itself"
+					: strerror(errno));
+		return -1;
+	}
+	if (!append) {
+		if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_uid != geteuid()) {
+			snprintf(err, errlen, "%s: not a regular file of your own; name a new file", path);
+			close(fd);
+			return -1;
+		}
+		if (ftruncate(fd, 0) != 0) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
 /* One line per message for logfile and syslog: time, account, host, TLS,
  * AUTH, envelope, size, the deciding reply and the exit code. Never a
  * secret. A log that cannot be written is a warning, not a failed send. */
@@ -752,7 +784,9 @@ static void log_submission(const struct cfg_file *cf, const struct cfg_account *
 		 a->name, sc->host, f->tls, f->auth, env->from, rc, (unsigned long long)size, f->reply,
 		 outcome_info(o)->name);
 	if (lf != NULL) {
-		FILE *fp = strcmp(lf, "-") == 0 ? stdout : fopen(lf, "ae");
+		char err[KURIER_ERRLEN] = "";
+		int fd = strcmp(lf, "-") == 0 ? 1 : open_private(lf, true, err, sizeof err);
+		FILE *fp = fd == 1 ? stdout : fd >= 0 ? fdopen(fd, "a") : NULL;
 		localtime_r(&now, &tm);
 		/* logfile_time_format is the user's own strftime format */
 #pragma GCC diagnostic push
@@ -760,9 +794,14 @@ static void log_submission(const struct cfg_file *cf, const struct cfg_account *
 		if (strftime(stamp, sizeof stamp, tf != NULL ? tf : "%b %d %H:%M:%S", &tm) == 0)
 			stamp[0] = '\0';
 #pragma GCC diagnostic pop
-		if (fp == NULL)
-			diag_warn("%s:%u: cannot open logfile %s: %s; the message is %s", a->path,
-				  a->line[CFG_LOGFILE], lf, strerror(errno), o == OUTCOME_OK ? "sent" : "not sent");
+		if (fp == NULL) {
+			if (fd >= 0) {
+				snprintf(err, sizeof err, "%s: %s", lf, strerror(errno));
+				close(fd);
+			}
+			diag_warn("%s:%u: cannot open logfile %s; the message is %s", a->path,
+				  a->line[CFG_LOGFILE], err, o == OUTCOME_OK ? "sent" : "not sent");
+		}
 		else {
 			int bad = fprintf(fp, "%s %s\n", stamp, line) < 0;
 			bad = (fp == stdout ? fflush(fp) : fclose(fp)) != 0 || bad;
@@ -835,11 +874,22 @@ int main(int argc, char **argv)
 								 : "nothing to rebuild: aliases files are read as they are");
 		goto out;
 	}
-	if (req.transcript_file != NULL) {
-		int fd = open(req.transcript_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* CVE-2016-10033 (PHPMailer): a web application that passes an
+	 * attacker's sender to sendmail can be made to add -X and write a
+	 * file. Under the name sendmail -X is ignored, as Postfix does. */
+	if (req.transcript_file != NULL && req.as_sendmail) {
+		diag_warn("-X %s ignored: kurier writes no transcript when called as sendmail; "
+			  "run it as kurier to get one", req.transcript_file);
+		openlog("kurier", LOG_PID, LOG_MAIL);
+		syslog(LOG_WARNING, "-X option ignored when called as sendmail (uid %ld)", (long)getuid());
+		closelog();
+	} else if (req.transcript_file != NULL) {
+		int fd = open_private(req.transcript_file, false, err, sizeof err);
 		d.transcript = fd >= 0 ? fdopen(fd, "w") : NULL;
 		if (d.transcript == NULL) {
-			diag_error("cannot open transcript file %s: %s", req.transcript_file, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			diag_error("cannot open transcript file %s", err);
 			o = OUTCOME_CONFIG;
 			goto out;
 		}
