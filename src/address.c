@@ -915,6 +915,16 @@ static bool addr_ascii(const char *s, size_t n)
 	return true;
 }
 
+const char *addr_domain(const char *addr)
+{
+	size_t at;
+
+	if (addr == NULL)
+		return NULL;
+	at = addr_split(addr);
+	return addr[at] == '@' ? addr + at + 1 : NULL;
+}
+
 bool addr_local_is_ascii(const char *addr)
 {
 	if (addr == NULL)

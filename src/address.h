@@ -42,6 +42,11 @@ void addr_list_free(struct addr_list *l);
  * ERR. */
 int addr_check(const char *addr, bool allow_empty, char *err, size_t errlen);
 
+/* The domain of ADDR: what follows the last '@' outside quotes, or NULL
+ * when there is none (a bare local part, also a quoted one such as
+ * "a@b", which has no domain). Points into ADDR. */
+const char *addr_domain(const char *addr);
+
 /* true if ADDR contains any octet >= 0x80 in its local part / domain. */
 bool addr_local_is_ascii(const char *addr);
 bool addr_domain_is_ascii(const char *addr);

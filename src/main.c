@@ -297,7 +297,7 @@ static int check_address(const struct cfg_account *a, const char *what, bool all
 {
 	char err[KURIER_ERRLEN];
 
-	if (**addr != '\0' && strchr(*addr, '@') == NULL && a->val[CFG_MAILDOMAIN] != NULL) {
+	if (**addr != '\0' && addr_domain(*addr) == NULL && a->val[CFG_MAILDOMAIN] != NULL) {
 		size_t n = strlen(*addr) + strlen(a->val[CFG_MAILDOMAIN]) + 2;
 		char *q = xmalloc(n);
 		snprintf(q, n, "%s@%s", *addr, a->val[CFG_MAILDOMAIN]);
@@ -309,7 +309,7 @@ static int check_address(const struct cfg_account *a, const char *what, bool all
 		diag_error("bad %s '%s': %s", what, diag_printable(*addr, safe, sizeof safe), err);
 		return -1;
 	}
-	if (**addr != '\0' && strchr(*addr, '@') == NULL) {
+	if (**addr != '\0' && addr_domain(*addr) == NULL) {
 		diag_error("%s '%s' has no domain; write it as user@domain or set maildomain in the account",
 			   what, *addr);
 		return -1;
@@ -317,7 +317,8 @@ static int check_address(const struct cfg_account *a, const char *what, bool all
 	/* RFC 5890: a non-ASCII domain goes out as A-labels, which every server
 	 * takes; only a non-ASCII local part needs SMTPUTF8. */
 	if (!addr_domain_is_ascii(*addr)) {
-		char *at = strrchr(*addr, '@'), *alabel = NULL, *q;
+		const char *at = addr_domain(*addr) - 1;
+		char *alabel = NULL, *q;
 		size_t n;
 		if (host_to_ascii(at + 1, &alabel, err, sizeof err) != 0) {
 			char safe[400];
@@ -635,9 +636,9 @@ static char *display_name(const char *name)
 /* The header fields kurier adds when the message lacks them (account
  * keywords set_from_header, set_date_header, set_msgid_header, set_to_header). A is NULL
  * when the account is chosen by the From header, which then exists. */
-static void header_fixups(const struct request *req, const struct cfg_account *a, struct msg_opts *mo,
-			  char *date, size_t datelen, char *msgid, size_t msgidlen, char **from_value,
-			  char *msgid_domain, size_t msgid_domain_len)
+static void header_fixups(const struct request *req, const struct cfg_account *a, const char *addr,
+			  struct msg_opts *mo, char *date, size_t datelen, char *msgid, size_t msgidlen,
+			  char **from_value, char *msgid_domain, size_t msgid_domain_len)
 {
 	static const char *const days[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
 	static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -646,9 +647,6 @@ static void header_fixups(const struct request *req, const struct cfg_account *a
 	const char *sd = a != NULL ? a->val[CFG_SET_DATE_HEADER] : NULL;
 	const char *sm = a != NULL ? a->val[CFG_SET_MSGID_HEADER] : NULL;
 	const char *st;
-	bool override = a == NULL || cfg_bool(a, CFG_ALLOW_FROM_OVERRIDE, true);
-	char *acct_from = account_sender(a);
-	const char *addr = override ? req->from : NULL;
 	const char *name = req->full_name;
 	time_t now = time(NULL);
 	struct tm tm;
@@ -665,11 +663,9 @@ static void header_fixups(const struct request *req, const struct cfg_account *a
 	}
 	mo->set_from = sf == NULL || strcmp(sf, "auto") == 0 ? MSG_FROM_AUTO
 		     : strcmp(sf, "on") == 0 ? MSG_FROM_ON : MSG_FROM_OFF;
-	if (addr == NULL)
-		addr = acct_from;
 	if (name == NULL && a != NULL)
 		name = a->val[CFG_FROM_FULL_NAME];
-	if (addr != NULL && *addr != '\0' && strchr(addr, '@') != NULL) {
+	if (addr != NULL && *addr != '\0' && addr_domain(addr) != NULL) {
 		size_t n;
 		char *dn = name != NULL && *name != '\0' ? display_name(name) : NULL;
 		n = strlen(addr) + (dn != NULL ? strlen(dn) : 0) + 4;
@@ -680,10 +676,9 @@ static void header_fixups(const struct request *req, const struct cfg_account *a
 			snprintf(*from_value, n, "%s", addr);
 		free(dn);
 		mo->from_value = *from_value;
-		snprintf(msgid_domain, msgid_domain_len, "%s", strrchr(addr, '@') + 1);
+		snprintf(msgid_domain, msgid_domain_len, "%s", addr_domain(addr));
 		mo->msgid_domain = msgid_domain;
 	}
-	free(acct_from);
 	/* RFC 5322 3.3, with English names whatever the locale. */
 	if (sd == NULL || strcmp(sd, "off") != 0) {
 		long off;
@@ -836,7 +831,7 @@ int main(int argc, char **argv)
 	struct tls_setup ts;
 	struct session_facts facts;
 	char err[KURIER_ERRLEN], ehlo[256];
-	char *from = NULL, *secret = NULL, *from_value = NULL, *head = NULL, *peek_from = NULL;
+	char *from = NULL, *sender = NULL, *secret = NULL, *from_value = NULL, *head = NULL, *peek_from = NULL;
 	size_t headlen = 0;
 	char date[64], msgid[128], msgid_domain[256];
 	const char *auth_mode = NULL;
@@ -915,7 +910,18 @@ int main(int argc, char **argv)
 		struct msg_opts mo = { .ignore_dots = req.ignore_dots,
 				       .collect_rcpts = req.read_recipients,
 				       .remove_bcc = acct == NULL || cfg_bool(acct, CFG_REMOVE_BCC_HEADERS, true) };
-		header_fixups(&req, acct, &mo, date, sizeof date, msgid, sizeof msgid, &from_value,
+		/* The sender, worked out once: -f (unless allow_from_override is
+		 * off), else the account's from; qualified with maildomain, its
+		 * domain in A-labels. It is the address of an added From and
+		 * the envelope sender (with --read-envelope-from and no -f, the
+		 * message's From is, below). */
+		sender = cfg_bool(acct, CFG_ALLOW_FROM_OVERRIDE, true) && req.from != NULL ? xstrdup(req.from)
+											 : account_sender(acct);
+		if (sender != NULL && check_address(acct, "envelope sender", true, &sender) != 0) {
+			o = OUTCOME_DATAERR;
+			goto out;
+		}
+		header_fixups(&req, acct, sender, &mo, date, sizeof date, msgid, sizeof msgid, &from_value,
 			      msgid_domain, sizeof msgid_domain);
 		rd = msg_reader_new(&mo, spool_write, &sp);
 		if ((o = read_message(rd, &sp, head, headlen)) != OUTCOME_OK)
@@ -953,19 +959,22 @@ int main(int argc, char **argv)
 		const struct addr_list *hdr = msg_reader_rcpts(rd);
 		char port[16];
 
-		/* allow_from_override off: the account's sender, whatever -f says */
-		if (sender_hint != NULL && cfg_bool(acct, CFG_ALLOW_FROM_OVERRIDE, true))
+		/* allow_from_override off: the account's sender, whatever -f or
+		 * the From header says */
+		if (req.read_envelope_from && req.from == NULL && sender_hint != NULL &&
+		    cfg_bool(acct, CFG_ALLOW_FROM_OVERRIDE, true)) {
 			from = xstrdup(sender_hint);
-		else
-			from = account_sender(acct);
+			if (check_address(acct, "envelope sender", true, &from) != 0) {
+				o = OUTCOME_DATAERR;
+				goto out;
+			}
+		} else if (sender != NULL) {
+			from = xstrdup(sender);
+		}
 		if (from == NULL) {
 			diag_error("no envelope sender: give -f ADDR, or set from in account '%s' of %s",
 				   acct->name, acct->path);
 			o = req.read_envelope_from ? OUTCOME_DATAERR : OUTCOME_CONFIG;
-			goto out;
-		}
-		if (check_address(acct, "envelope sender", true, &from) != 0) {
-			o = OUTCOME_DATAERR;
 			goto out;
 		}
 		for (i = 0; i < req.nrcpt_args; i++) {
@@ -1038,6 +1047,7 @@ int main(int argc, char **argv)
 		o = session_run(&sc, NULL, &sp, &d, NULL);
 	}
 out:
+	free(sender);
 	free(head);
 	free(peek_from);
 	tls_setup_free(&ts);
