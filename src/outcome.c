@@ -18,7 +18,7 @@ static const struct outcome_info outcome_table[] = {
 	{ OUTCOME_IOERR,       74, "EX_IOERR",       "the message could not be read from standard input" },
 	{ OUTCOME_TEMPFAIL,    75, "EX_TEMPFAIL",    "temporary failure: a 4xx reply, connection refused, reset or timed out, temporary DNS failure; try again later" },
 	{ OUTCOME_PROTOCOL,    76, "EX_PROTOCOL",    "the server broke the SMTP protocol (an unparsable or unexpected reply)" },
-	{ OUTCOME_NOPERM,      77, "EX_NOPERM",      "the server refused authentication" },
+	{ OUTCOME_NOPERM,      77, "EX_NOPERM",      "the server refused authentication, or requires it and got none" },
 	{ OUTCOME_CONFIG,      78, "EX_CONFIG",      "configuration error" },
 };
 
