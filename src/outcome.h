@@ -46,12 +46,44 @@ enum outcome_step {
 	STEP_OTHER
 };
 
-/* Classify a server reply CODE (with enhanced code ENH, may be "") to STEP
- * that is not the success the client waited for: 4xx is always
- * OUTCOME_TEMPFAIL; 5xx depends on the step (RCPT: NOUSER; size or 8-bit
- * refusals: DATAERR; AUTH: NOPERM; else UNAVAILABLE); anything else (a 2xx
- * or 3xx out of place) is OUTCOME_PROTOCOL. */
-enum outcome outcome_from_reply(enum outcome_step step, int code, const char *enh);
+/* What the user should do about a failure; outcome_hint_text() says it. */
+enum outcome_hint {
+	HINT_NOT_SENT,      /* nothing to do but know: the message was not sent */
+	HINT_TRY_LATER,     /* a temporary failure */
+	HINT_RECIPIENT,     /* the recipient address is wrong */
+	HINT_MAILBOX,       /* the recipient's mailbox cannot take it */
+	HINT_SENDER,        /* the envelope sender is refused: -f or from */
+	HINT_AUTH_REQUIRED, /* the server wants AUTH: auth, user, a password source */
+	HINT_AUTH_REFUSED,  /* the credentials are wrong (details: auth_refusal_hint) */
+	HINT_POLICY,        /* the server's policy refuses it */
+	HINT_PROTOCOL,      /* the server does not speak SMTP correctly */
+	HINT_COUNT
+};
+
+struct outcome_judgement {
+	enum outcome outcome;
+	enum outcome_hint hint;
+};
+
+/* THE judgement of a server reply that is not the success the client
+ * waited for: STEP it answered, reply CODE, enhanced code ENH (RFC 3463,
+ * "" or NULL when none) and TEXT (the reply's lines, NULL allowed). 4xx is
+ * OUTCOME_TEMPFAIL; a 2xx or 3xx out of place is OUTCOME_PROTOCOL. For
+ * 5xx: authentication required (530, X.7.0, X.7.57, or a text that says
+ * authentication) at MAIL, RCPT or DATA is OUTCOME_NOPERM; too large or
+ * unconvertible content is OUTCOME_DATAERR; a refused sender (X.1.7,
+ * X.1.8, a text naming the sender, anything else at MAIL but policy) and
+ * other X.7.x policy refusals are OUTCOME_UNAVAILABLE; at RCPT, X.1.x and
+ * X.2.x and plain 550, 551 and 553 are OUTCOME_NOUSER; AUTH refusals are
+ * OUTCOME_NOPERM; the rest OUTCOME_UNAVAILABLE. The hint always fits. */
+struct outcome_judgement outcome_judge(enum outcome_step step, int code, const char *enh,
+				       const char *text);
+
+/* The hint for a failure that is no server reply (timeout, broken line). */
+enum outcome_hint outcome_default_hint(enum outcome o);
+
+/* One line of advice for H, lower case, no final stop (never NULL). */
+const char *outcome_hint_text(enum outcome_hint h);
 
 /* The more severe of two outcomes for a run with several failures: a
  * permanent failure beats a temporary one, anything beats OK. */

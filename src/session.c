@@ -233,23 +233,51 @@ static void session_send_body(struct session *s, struct spool *msg)
 	}
 }
 
-static const char *session_hint(const struct smtp_result *r)
+/* The advice for hint H in words; "authentication required" names the
+ * lines to set and where. */
+static const char *session_hint(const struct session *s, enum outcome_hint h, char *buf, size_t len)
 {
-	switch (r->outcome) {
-	case OUTCOME_TEMPFAIL:
-		return "try again later";
-	case OUTCOME_NOUSER:
-		return "check the recipient address";
-	case OUTCOME_PROTOCOL:
-		return "the server is not speaking SMTP correctly; check host and port";
-	case OUTCOME_DATAERR:
-		return "the message was not sent";
-	default:
-		break;
+	const struct session_conf *c = s->conf;
+
+	if (h != HINT_AUTH_REQUIRED)
+		return outcome_hint_text(h);
+	if (s->auth_mech[0] != '\0')
+		snprintf(buf, len, "the server requires authentication although kurier authenticated "
+			 "(%s%s%s); check the user of account '%s'%s%s", s->auth_mech,
+			 c->user != NULL ? " as " : "", c->user != NULL ? c->user : "",
+			 c->account != NULL ? c->account : "default", c->config_path != NULL ? " in " : "",
+			 c->config_path != NULL ? c->config_path : "");
+	else
+		snprintf(buf, len, "%s for account '%s'%s%s", outcome_hint_text(h),
+			 c->account != NULL ? c->account : "default", c->config_path != NULL ? " in " : "",
+			 c->config_path != NULL ? c->config_path : "");
+	return buf;
+}
+
+/* A refusal on stderr: every line of the reply (RFC 5321 4.2.1), each as
+ * "HOST: COMMAND: CODE ENH text" with the server's '-' after the code on
+ * all but the last, which carries EXTRA and then HINT (either may be
+ * NULL). No control octets get through. */
+static void session_print_reply(const char *host, const char *command, int code, const char *enh,
+				const char *text, const char *extra, const char *hint)
+{
+	const char *line = text != NULL ? text : "";
+
+	for (;;) {
+		const char *nl = strchr(line, '\n');
+		size_t n = nl != NULL ? (size_t)(nl - line) : strlen(line);
+		char *one = xstrndup(line, n), safe[1200];
+
+		diag_printable(one, safe, sizeof safe);
+		free(one);
+		diag_error("%s: %s%s%d%c%s%s%s%s%s%s", host, command != NULL ? command : "",
+			   command != NULL ? ": " : "", code, nl != NULL ? '-' : ' ', enh,
+			   enh[0] ? " " : "", safe, nl == NULL && extra != NULL ? extra : "",
+			   nl == NULL && hint != NULL ? "; " : "", nl == NULL && hint != NULL ? hint : "");
+		if (nl == NULL)
+			break;
+		line = nl + 1;
 	}
-	if (r->step == STEP_MAIL && r->code != 0)
-		return "the server refuses the sender; check the envelope sender (-f or from)";
-	return "the message was not sent";
 }
 
 static const char *session_auth_hint(const struct session *s, const struct smtp_result *r);
@@ -257,14 +285,16 @@ static const char *session_auth_hint(const struct session *s, const struct smtp_
 static void session_report(const struct session *s, const struct smtp_result *r)
 {
 	const char *host = s->conf->host;
+	char hint[1024];
 	size_t i;
 
 	for (i = 0; i < r->nrejects; i++) {
 		const struct smtp_reject *j = &r->rejects[i];
-		diag_error("%s: RCPT TO:<%s>: %d%s%s %s; %s", host,
-			   s->env != NULL && j->rcpt < s->env->nrcpt ? s->env->rcpt[j->rcpt] : "?",
-			   j->code, j->enh[0] ? " " : "", j->enh, j->text,
-			   j->code >= 500 ? "check the recipient address" : "try again later");
+		char cmd[600];
+		snprintf(cmd, sizeof cmd, "RCPT TO:<%s>",
+			 s->env != NULL && j->rcpt < s->env->nrcpt ? s->env->rcpt[j->rcpt] : "?");
+		session_print_reply(host, cmd, j->code, j->enh, j->text, NULL,
+				    session_hint(s, j->hint, hint, sizeof hint));
 	}
 	if (r->nrejects > 0) {
 		diag_error("%s: message not sent: %zu of %zu recipients rejected", host, r->nrejects,
@@ -273,43 +303,47 @@ static void session_report(const struct session *s, const struct smtp_result *r)
 	}
 	if (r->step == STEP_AUTH) {
 		const char *json = s->auth != NULL ? auth_server_error(s->auth) : NULL;
-		char what[600];
+		const char *h = r->outcome == OUTCOME_UNAVAILABLE ? "the message was not sent"
+								    : session_auth_hint(s, r);
+		char cmd[300], extra[600];
+		snprintf(cmd, sizeof cmd, "AUTH%s%s%s%s", s->auth_mech[0] ? " " : "", s->auth_mech,
+			 s->conf->user != NULL ? " as " : "", s->conf->user != NULL ? s->conf->user : "");
+		snprintf(extra, sizeof extra, "%s%s%s", json ? " (server says: " : "", json ? json : "",
+			 json ? ")" : "");
 		if (r->code != 0)
-			snprintf(what, sizeof what, "%d%s%s %s", r->code, r->enh[0] ? " " : "", r->enh, r->text);
+			session_print_reply(host, cmd, r->code, r->enh, r->text, extra, h);
 		else
-			snprintf(what, sizeof what, "%s", r->text);
-		diag_error("%s: AUTH%s%s%s%s: %s%s%s%s; %s", host, s->auth_mech[0] ? " " : "", s->auth_mech,
-			   s->conf->user != NULL ? " as " : "", s->conf->user != NULL ? s->conf->user : "", what,
-			   json ? " (server says: " : "", json ? json : "", json ? ")" : "",
-			   r->outcome == OUTCOME_UNAVAILABLE ? "the message was not sent" : session_auth_hint(s, r));
+			diag_error("%s: %s: %s%s; %s", host, cmd, r->text, extra, h);
 		return;
 	}
 	if (r->step == STEP_TLS)
 		diag_error("%s: %s: %s", host, r->command, r->text); /* the text says what to do */
 	else if (r->step == STEP_STARTTLS) {
-		char what[600];
+		const char *cmd = r->command != NULL ? r->command : "STARTTLS";
 		if (r->code != 0)
-			snprintf(what, sizeof what, "%d%s%s %s", r->code, r->enh[0] ? " " : "", r->enh, r->text);
+			session_print_reply(host, cmd, r->code, r->enh, r->text, NULL,
+					    r->outcome == OUTCOME_TEMPFAIL ? "try again later" : NULL);
 		else
-			snprintf(what, sizeof what, "%s", r->text);
-		diag_error("%s: %s: %s%s", host, r->command != NULL ? r->command : "STARTTLS", what,
-			   r->outcome == OUTCOME_TEMPFAIL ? "; try again later" : "");
+			diag_error("%s: %s: %s%s", host, cmd, r->text,
+				   r->outcome == OUTCOME_TEMPFAIL ? "; try again later" : "");
 		if (r->outcome == OUTCOME_UNAVAILABLE)
 			diag_error("account '%s' in %s requires TLS and kurier never sends without it; set "
 				   "'tls_starttls off' if the server does TLS on connect (port 465), or "
 				   "'tls off' to send in clear on a trusted network",
 				   s->conf->account, s->conf->config_path);
 	}
-	else if (r->code != 0 && r->command == NULL)
-		diag_error("%s: %d%s%s %s; %s", host, r->code, r->enh[0] ? " " : "", r->enh, r->text,
-			   session_hint(r));
 	else if (r->code != 0)
-		diag_error("%s: %s: %d%s%s %s; %s", host, r->command, r->code, r->enh[0] ? " " : "",
-			   r->enh, r->text, session_hint(r));
+		session_print_reply(host, r->command, r->code, r->enh, r->text, NULL,
+				    session_hint(s, r->hint, hint, sizeof hint));
 	else if (r->command != NULL)
-		diag_error("%s: %s: %s; %s", host, r->command, r->text, session_hint(r));
+		diag_error("%s: %s: %s; %s", host, r->command, r->text, session_hint(s, r->hint, hint, sizeof hint));
 	else
-		diag_error("%s: %s; %s", host, r->text, session_hint(r));
+		diag_error("%s: %s; %s", host, r->text, session_hint(s, r->hint, hint, sizeof hint));
+	/* Part of the recipients got the message in earlier transactions. */
+	if (r->delivered > 0)
+		diag_error("%s: %zu of %zu recipients got the message in %u earlier transaction%s; "
+			   "sending it again reaches them twice", host, r->delivered,
+			   s->env != NULL ? s->env->nrcpt : 0, r->transactions, r->transactions == 1 ? "" : "s");
 	/* RFC 5322 2.1.1: at most 998 octets per line. kurier sends longer
 	 * body lines as they are, so a server that refuses them is explained. */
 	if (r->step == STEP_EOD && r->code >= 500 && s->conf->longest_body_line > 998)
@@ -488,9 +522,21 @@ static void session_fill_facts(struct session *s, struct session_facts *f)
 		snprintf(f->auth, sizeof f->auth, "off");
 	if (r->outcome == OUTCOME_OK && r->final_reply != NULL)
 		snprintf(f->reply, sizeof f->reply, "%s", r->final_reply);
-	else if (r->code != 0)
-		snprintf(f->reply, sizeof f->reply, "%d%s%s %s", r->code, r->enh[0] ? " " : "", r->enh,
-			 r->text != NULL ? r->text : "");
+	else if (r->code != 0) {
+		/* every line of the reply, joined by " / " */
+		size_t n = (size_t)snprintf(f->reply, sizeof f->reply, "%d%s%s ", r->code,
+					    r->enh[0] ? " " : "", r->enh);
+		const char *t;
+		for (t = r->text != NULL ? r->text : ""; *t != '\0' && n + 4 < sizeof f->reply; t++) {
+			if (*t == '\n') {
+				memcpy(f->reply + n, " / ", 3);
+				n += 3;
+			} else {
+				f->reply[n++] = *t;
+			}
+		}
+		f->reply[n] = '\0';
+	}
 	else
 		snprintf(f->reply, sizeof f->reply, "%s", r->text != NULL ? r->text : "");
 }

@@ -35,7 +35,8 @@ struct session_conf {
 struct session_facts {
 	char tls[192];        /* "TLS1.3 (cipher)" or "off" */
 	char auth[128];       /* "MECH user=U" or "off" */
-	char reply[512];      /* the last reply that decided the outcome */
+	char reply[1024];     /* the reply that decided the outcome, every line, joined
+				 by " / " (cut at this size) */
 };
 
 /* Submit the spooled message with envelope ENV (NULL for serverinfo).

@@ -47,6 +47,13 @@ struct smtp_buf {
 	size_t len, cap;
 };
 
+/* Where a recipient stands in the session. */
+enum smtp_rcpt_state {
+	RS_WAITING,   /* not accepted yet: goes into the next transaction */
+	RS_ACCEPTED,  /* accepted in the open transaction */
+	RS_DELIVERED, /* accepted in a transaction whose end of data got 250 */
+};
+
 struct smtp {
 	enum smtp_phase phase;
 	char *ehlo_name;
@@ -71,18 +78,28 @@ struct smtp {
 	size_t pend_head, pend_len, pend_cap;
 	size_t handed;                 /* pending commands handed to the driver */
 	uint64_t replies;              /* complete replies received */
-	struct smtp_buf out, log;
-	/* the transaction */
+	struct smtp_buf out, log;      /* queued commands, not handed out yet */
+	struct smtp_buf wire, wlog;    /* handed out by smtp_output(): unchanged until sent */
+	bool quit_sent;                /* QUIT is queued or gone */
+	/* the envelope, for every transaction of the session */
 	char *from;
 	char **rcpt;
 	size_t nrcpt;
-	size_t next_rcpt;               /* lock-step: next RCPT to send */
-	size_t rcpt_ok;
-	bool mail_ok;
-	bool mail_sent;
-	bool failed;                    /* something in this transaction failed */
 	char *mail_params;
 	char **rcpt_params;
+	unsigned char *rstate;          /* enum smtp_rcpt_state per recipient */
+	/* the open transaction */
+	size_t *txn;                    /* its recipients (indices), in order */
+	size_t ntxn;
+	size_t txn_next;                /* next of them to send */
+	size_t rcpt_ok;                 /* accepted in it */
+	size_t deferred;                /* "too many recipients" in it */
+	struct reply deferral;          /* the first such reply in it */
+	size_t deferral_rcpt;
+	bool data_sent;                 /* DATA is queued */
+	bool mail_ok;
+	bool mail_sent;                 /* MAIL went out and the transaction is open */
+	bool failed;                    /* something in this transaction failed */
 	struct smtp_result res;
 };
 
@@ -116,10 +133,22 @@ static char *smtp_strf(const char *fmt, ...)
 	return p;
 }
 
-static char *smtp_first_line(const char *t)
+/* R on one line for logs: "CODE ENH first / second / ...". */
+static char *smtp_reply_line(const struct reply *r)
 {
-	const char *nl = strchr(t, '\n');
-	return xstrndup(t, nl != NULL ? (size_t)(nl - t) : strlen(t));
+	struct smtp_buf b = { 0 };
+	const char *t = r->text != NULL ? r->text : "";
+	char head[32];
+
+	snprintf(head, sizeof head, "%d%s%s ", r->code, r->enh[0] ? " " : "", r->enh);
+	buf_add(&b, head, strlen(head));
+	for (; *t != '\0'; t++) {
+		if (*t == '\n')
+			buf_add(&b, " / ", 3);
+		else
+			buf_add(&b, t, 1);
+	}
+	return b.p;
 }
 
 /* Queue one command line (LINE without CRLF) and its pending entry. */
@@ -137,6 +166,8 @@ static void smtp_send(struct smtp *s, enum smtp_cmd cmd, size_t arg, const char 
 	s->pend[s->pend_head + s->pend_len].cmd = cmd;
 	s->pend[s->pend_head + s->pend_len].arg = arg;
 	s->pend_len++;
+	if (cmd == CMD_QUIT)
+		s->quit_sent = true;
 	if (cmd == CMD_EOD) {
 		buf_add(&s->out, ".\r\n", 3);
 		buf_add(&s->log, ".\r\n", 3);
@@ -201,13 +232,14 @@ static char *smtp_cmd_text(const struct smtp *s, enum smtp_cmd c, size_t arg)
 	return xstrdup("?");
 }
 
-/* Record the first failure of the run; later ones only make it worse. */
-static void smtp_record(struct smtp *s, enum outcome o, enum outcome_step step, char *command,
+/* Record the first failure of the run; later ones only make it worse.
+ * Returns true when this one was recorded. */
+static bool smtp_record(struct smtp *s, enum outcome o, enum outcome_step step, char *command,
 			const struct reply *r, const char *text)
 {
 	if (s->res.outcome != OUTCOME_OK && outcome_worse(s->res.outcome, o) == s->res.outcome) {
 		free(command);
-		return;
+		return false;
 	}
 	free(s->res.command);
 	free(s->res.text);
@@ -218,7 +250,9 @@ static void smtp_record(struct smtp *s, enum outcome o, enum outcome_step step, 
 	s->res.enh[0] = '\0';
 	if (r != NULL)
 		memcpy(s->res.enh, r->enh, sizeof s->res.enh);
-	s->res.text = r != NULL ? smtp_first_line(r->text) : xstrdup(text != NULL ? text : "");
+	s->res.text = xstrdup(r != NULL ? (r->text != NULL ? r->text : "") : text != NULL ? text : "");
+	s->res.hint = outcome_default_hint(o);
+	return true;
 }
 
 static void smtp_abort(struct smtp *s, enum outcome o, enum outcome_step step, const char *text)
@@ -233,11 +267,23 @@ static void smtp_cancel(struct smtp *s)
 {
 	smtp_set_phase(s, PH_CANCEL);
 	if (s->mail_sent) {
+		s->mail_sent = false;
 		smtp_send(s, CMD_RSET, 0, "RSET");
 		if (!s->pipelining)
 			return;
 	}
-	smtp_send(s, CMD_QUIT, 0, "QUIT");
+	if (!s->quit_sent)
+		smtp_send(s, CMD_QUIT, 0, "QUIT");
+}
+
+/* Drop whatever is still to be written (the session is over). */
+static void smtp_drop_output(struct smtp *s)
+{
+	if (s->wire.len > 0)
+		explicit_bzero(s->wire.p, s->wire.len);
+	if (s->out.len > 0)
+		explicit_bzero(s->out.p, s->out.len);
+	s->wire.len = s->wlog.len = s->out.len = s->log.len = 0;
 }
 
 static void smtp_send_ehlo(struct smtp *s)
@@ -257,12 +303,77 @@ static void smtp_send_rcpt(struct smtp *s, size_t i)
 	free(l);
 }
 
-static void smtp_send_data_or_cancel(struct smtp *s)
+/* RFC 2920 3.1: MAIL, the RCPTs and DATA go in one group; the DATA reply
+ * tells whether any recipient was accepted. The group is queued in pieces
+ * of SMTP_GROUP_MAX bytes, the next when the last has been written. */
+static void smtp_fill_group(struct smtp *s)
 {
-	if (!s->failed && s->rcpt_ok == s->nrcpt)
+	while (s->txn_next < s->ntxn && s->out.len < SMTP_GROUP_MAX)
+		smtp_send_rcpt(s, s->txn[s->txn_next++]);
+	if (s->txn_next == s->ntxn && !s->data_sent) {
 		smtp_send(s, CMD_DATA, 0, "DATA");
-	else
-		smtp_cancel(s);
+		s->data_sent = true;
+	}
+}
+
+/* A transaction in which no recipient was accepted because the server
+ * deferred them ("too many recipients") makes no progress: stop (75)
+ * rather than loop. */
+static void smtp_no_progress(struct smtp *s)
+{
+	smtp_record(s, OUTCOME_TEMPFAIL, STEP_RCPT, smtp_cmd_text(s, CMD_RCPT, s->deferral_rcpt),
+		    &s->deferral, NULL);
+}
+
+/* Lock-step: every RCPT of the transaction is answered. */
+static void smtp_after_rcpts(struct smtp *s)
+{
+	if (!s->failed && s->rcpt_ok > 0) {
+		smtp_send(s, CMD_DATA, 0, "DATA");
+		s->data_sent = true;
+		return;
+	}
+	if (!s->failed && s->deferred > 0)
+		smtp_no_progress(s);
+	smtp_cancel(s);
+}
+
+/* Open a transaction for every recipient not accepted yet. */
+static void smtp_start_transaction(struct smtp *s)
+{
+	size_t i;
+	char *l;
+
+	s->ntxn = 0;
+	for (i = 0; i < s->nrcpt; i++)
+		if (s->rstate[i] == RS_WAITING)
+			s->txn[s->ntxn++] = i;
+	s->txn_next = 0;
+	s->rcpt_ok = 0;
+	s->deferred = 0;
+	reply_free(&s->deferral);
+	memset(&s->deferral, 0, sizeof s->deferral);
+	s->data_sent = false;
+	s->mail_ok = false;
+	s->failed = false;
+	l = smtp_strf("MAIL FROM:<%s>%s", s->from, s->mail_params);
+	smtp_send(s, CMD_MAIL, 0, l);
+	free(l);
+	s->mail_sent = true;
+	smtp_set_phase(s, PH_TRANSACTION);
+	if (s->pipelining)
+		smtp_fill_group(s);
+}
+
+/* Recipients left for a further transaction. */
+static bool smtp_more_rcpts(const struct smtp *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nrcpt; i++)
+		if (s->rstate[i] == RS_WAITING)
+			return true;
+	return false;
 }
 
 char *smtp_xtext(const char *str)
@@ -335,7 +446,6 @@ void smtp_begin(struct smtp *s, const struct smtp_envelope *env)
 	struct smtp_buf mp = { 0 };
 	bool want_dsn = smtp_wants_dsn(env);
 	size_t i;
-	char *l;
 
 	if (s->phase != PH_READY)
 		return;
@@ -343,6 +453,8 @@ void smtp_begin(struct smtp *s, const struct smtp_envelope *env)
 	s->nrcpt = env->nrcpt;
 	s->rcpt = xcalloc(env->nrcpt, sizeof *s->rcpt);
 	s->rcpt_params = xcalloc(env->nrcpt, sizeof *s->rcpt_params);
+	s->rstate = xcalloc(env->nrcpt + 1, sizeof *s->rstate);
+	s->txn = xcalloc(env->nrcpt + 1, sizeof *s->txn);
 	for (i = 0; i < env->nrcpt; i++)
 		s->rcpt[i] = xstrdup(env->rcpt[i]);
 	if (smtp_refused_envelope(s, env))
@@ -389,20 +501,7 @@ void smtp_begin(struct smtp *s, const struct smtp_envelope *env)
 			s->rcpt_params[i] = xstrdup("");
 		}
 	}
-
-	l = smtp_strf("MAIL FROM:<%s>%s", s->from, s->mail_params);
-	smtp_send(s, CMD_MAIL, 0, l);
-	free(l);
-	s->mail_sent = true;
-	smtp_set_phase(s, PH_TRANSACTION);
-	/* RFC 2920 3.1: MAIL, RCPT and DATA may go in one group; the DATA
-	 * reply tells whether any recipient was accepted. */
-	if (s->pipelining) {
-		for (i = 0; i < s->nrcpt; i++)
-			smtp_send_rcpt(s, i);
-		smtp_send(s, CMD_DATA, 0, "DATA");
-		s->next_rcpt = s->nrcpt;
-	}
+	smtp_start_transaction(s);
 }
 
 /* ---- reply handlers, one per command ----------------------------------- */
@@ -414,8 +513,10 @@ static bool smtp_ok(const struct reply *r)
 
 static void smtp_fail_reply(struct smtp *s, enum smtp_cmd c, size_t arg, const struct reply *r)
 {
-	smtp_record(s, outcome_from_reply(smtp_cmd_step(c), r->code, r->enh), smtp_cmd_step(c),
-		    smtp_cmd_text(s, c, arg), r, NULL);
+	struct outcome_judgement j = outcome_judge(smtp_cmd_step(c), r->code, r->enh, r->text);
+
+	if (smtp_record(s, j.outcome, smtp_cmd_step(c), smtp_cmd_text(s, c, arg), r, NULL))
+		s->res.hint = j.hint;
 }
 
 static void on_greeting(struct smtp *s, const struct reply *r)
@@ -612,10 +713,8 @@ static void on_mail(struct smtp *s, const struct reply *r)
 {
 	if (smtp_ok(r)) {
 		s->mail_ok = true;
-		if (!s->pipelining) {
-			s->next_rcpt = 1;
-			smtp_send_rcpt(s, 0);
-		}
+		if (!s->pipelining)
+			smtp_send_rcpt(s, s->txn[s->txn_next++]);
 		return;
 	}
 	smtp_fail_reply(s, CMD_MAIL, 0, r);
@@ -624,44 +723,73 @@ static void on_mail(struct smtp *s, const struct reply *r)
 		smtp_cancel(s);
 }
 
+/* RFC 5321 4.5.3.1.10: a server out of room for recipients answers 452
+ * (older ones 552, which the client treats as 452, with X.5.3 "too many
+ * recipients" of RFC 3463 or the words); the recipient waits for a
+ * further transaction. */
+static bool smtp_too_many(const struct reply *r)
+{
+	if (r->code == 452)
+		return true;
+	return r->code == 552 && (strcmp(r->enh, "5.5.3") == 0 ||
+				  (r->text != NULL && strcasestr(r->text, "too many recipients") != NULL));
+}
+
 static void on_rcpt(struct smtp *s, size_t idx, const struct reply *r)
 {
 	if (smtp_ok(r) && s->mail_ok) {
+		s->rstate[idx] = RS_ACCEPTED;
 		s->rcpt_ok++;
+	} else if (s->mail_ok && smtp_too_many(r)) {
+		if (s->deferred++ == 0) {
+			s->deferral = *r;
+			s->deferral.text = xstrdup(r->text != NULL ? r->text : "");
+			s->deferral_rcpt = idx;
+		}
+		/* Lock-step: the rest would be refused the same way. */
+		if (!s->pipelining)
+			s->txn_next = s->ntxn;
 	} else if (s->mail_ok) {
+		struct outcome_judgement jd = outcome_judge(STEP_RCPT, r->code, r->enh, r->text);
 		struct smtp_reject *j;
 		s->res.rejects = xrealloc(s->res.rejects, (s->res.nrejects + 1) * sizeof *s->res.rejects);
 		j = &s->res.rejects[s->res.nrejects++];
 		j->rcpt = idx;
 		j->code = r->code;
 		memcpy(j->enh, r->enh, sizeof j->enh);
-		j->text = smtp_first_line(r->text);
+		j->text = xstrdup(r->text != NULL ? r->text : "");
+		j->hint = jd.hint;
 		smtp_fail_reply(s, CMD_RCPT, idx, r);
 		s->failed = true;
 	}
 	if (!s->pipelining) {
-		if (s->next_rcpt < s->nrcpt)
-			smtp_send_rcpt(s, s->next_rcpt++);
+		if (s->txn_next < s->ntxn)
+			smtp_send_rcpt(s, s->txn[s->txn_next++]);
 		else
-			smtp_send_data_or_cancel(s);
+			smtp_after_rcpts(s);
 	}
 }
 
 static void on_data(struct smtp *s, const struct reply *r)
 {
 	if (r->code == 354) {
-		if (s->failed) {
+		if (s->failed || s->rcpt_ok == 0) {
 			/* RFC 2920 3.1: DATA was pipelined and accepted although a
 			 * recipient was refused. An end of data now would deliver
 			 * to the others; the only safe end is to drop the line. */
+			if (!s->failed && s->deferred > 0)
+				smtp_no_progress(s);
 			smtp_set_phase(s, PH_ABORT);
 			return;
 		}
 		smtp_set_phase(s, PH_BODY);
 		return;
 	}
-	/* After a refused MAIL or RCPT, the DATA refusal is a consequence. */
-	if (!s->failed)
+	/* After a refused MAIL or RCPT, the DATA refusal is a consequence;
+	 * so it is when every recipient was deferred. */
+	if (!s->failed && s->rcpt_ok == 0 && s->deferred > 0)
+		smtp_no_progress(s);
+	else if (!s->failed)
 		smtp_fail_reply(s, CMD_DATA, 0, r);
 	s->failed = true;
 	smtp_cancel(s);
@@ -669,17 +797,32 @@ static void on_data(struct smtp *s, const struct reply *r)
 
 static void on_eod(struct smtp *s, const struct reply *r)
 {
+	size_t i;
+
 	free(s->res.final_reply);
-	{
-		char t[512];
-		reply_format(r, t, sizeof t);
-		s->res.final_reply = xstrdup(t);
-	}
-	if (!smtp_ok(r))
+	s->res.final_reply = smtp_reply_line(r);
+	s->mail_sent = false; /* answered either way: the transaction is over */
+	if (smtp_ok(r)) {
+		s->res.transactions++;
+		for (i = 0; i < s->nrcpt; i++) {
+			if (s->rstate[i] == RS_ACCEPTED) {
+				s->rstate[i] = RS_DELIVERED;
+				s->res.delivered++;
+			}
+		}
+		/* RFC 5321 4.5.3.1.10: the deferred recipients go in a further
+		 * transaction on this connection. */
+		if (smtp_more_rcpts(s)) {
+			smtp_start_transaction(s);
+			return;
+		}
+	} else {
 		smtp_fail_reply(s, CMD_EOD, 0, r);
-	/* Done as soon as the end of data is answered: QUIT went out with it
-	 * when pipelining; otherwise it goes now and its reply is not awaited. */
-	if (!s->pipelining)
+	}
+	/* Done as soon as the last end of data is answered: QUIT went out
+	 * with it when pipelining; otherwise it goes now and its reply is not
+	 * awaited. */
+	if (!s->quit_sent)
 		smtp_send(s, CMD_QUIT, 0, "QUIT");
 	s->pend_len = 0;
 	s->handed = 0;
@@ -690,18 +833,19 @@ static void smtp_on_reply(struct smtp *s, const struct reply *r)
 {
 	struct smtp_pending p;
 
+	if ((s->pend_len == 0 || s->handed == 0) && r->code == 421) {
+		/* RFC 5321 3.8: a server may announce its shutdown at any time,
+		 * also right behind the reply to the last command. */
+		smtp_record(s, OUTCOME_TEMPFAIL, STEP_OTHER, NULL, r, NULL);
+		smtp_set_phase(s, PH_ABORT);
+		return;
+	}
 	if (s->pend_len == 0) {
 		char t[600];
 		reply_format(r, t, sizeof t);
 		smtp_abort(s, OUTCOME_PROTOCOL, STEP_OTHER, "");
 		free(s->res.text);
 		s->res.text = smtp_strf("unexpected reply '%s' when no command was pending", t);
-		return;
-	}
-	if (s->handed == 0 && r->code == 421) {
-		/* RFC 5321 3.8: a server may announce its shutdown at any time. */
-		smtp_record(s, OUTCOME_TEMPFAIL, STEP_OTHER, NULL, r, NULL);
-		smtp_set_phase(s, PH_ABORT);
 		return;
 	}
 	if (s->handed == 0) {
@@ -791,8 +935,14 @@ void smtp_free(struct smtp *s)
 	free(s->greeting);
 	free(s->ehlo_text);
 	free(s->pend);
+	smtp_drop_output(s);
 	free(s->out.p);
 	free(s->log.p);
+	free(s->wire.p);
+	free(s->wlog.p);
+	free(s->rstate);
+	free(s->txn);
+	reply_free(&s->deferral);
 	free(s->from);
 	for (i = 0; i < s->nrcpt; i++) {
 		free(s->rcpt[i]);
@@ -819,7 +969,7 @@ enum smtp_action smtp_next(struct smtp *s)
 	case PH_ABORT:
 		return SMTP_ABORT;
 	case PH_DONE:
-		return s->out.len > 0 ? SMTP_WRITE : SMTP_DONE;
+		return s->wire.len > 0 || s->out.len > 0 ? SMTP_WRITE : SMTP_DONE;
 	case PH_READY:
 		return SMTP_NEED_ENVELOPE;
 	case PH_TLS:
@@ -827,7 +977,7 @@ enum smtp_action smtp_next(struct smtp *s)
 	case PH_BODY:
 		return SMTP_SEND_BODY;
 	case PH_AUTH:
-		if (s->out.len > 0)
+		if (s->wire.len > 0 || s->out.len > 0)
 			return SMTP_WRITE;
 		if (s->auth_mech == NULL)
 			return SMTP_AUTH_BEGIN;
@@ -837,7 +987,7 @@ enum smtp_action smtp_next(struct smtp *s)
 	default:
 		break;
 	}
-	if (s->out.len > 0)
+	if (s->wire.len > 0 || s->out.len > 0)
 		return SMTP_WRITE;
 	if (s->phase == PH_CANCEL && s->pend_len == 0)
 		return SMTP_DONE;
@@ -846,24 +996,45 @@ enum smtp_action smtp_next(struct smtp *s)
 
 void smtp_output(struct smtp *s, const char **buf, size_t *len)
 {
-	s->handed = s->pend_len;
-	*buf = s->out.p;
-	*len = s->out.len;
+	if (s->wire.len == 0) {
+		/* Hand the queue out and queue anew in the other buffer: what
+		 * the driver writes from must not move while it writes. */
+		struct smtp_buf t = s->wire;
+		s->wire = s->out;
+		s->out = t;
+		t = s->wlog;
+		s->wlog = s->log;
+		s->log = t;
+		s->handed = s->pend_len;
+	}
+	*buf = s->wire.p != NULL ? s->wire.p : "";
+	*len = s->wire.len;
 }
 
 void smtp_output_log(const struct smtp *s, const char **buf, size_t *len)
 {
-	*buf = s->log.p;
-	*len = s->log.len;
+	const struct smtp_buf *b = s->wire.len > 0 ? &s->wlog : &s->log;
+
+	*buf = b->p != NULL ? b->p : "";
+	*len = b->len;
 }
 
 void smtp_output_sent(struct smtp *s)
 {
 	/* the group may have carried a credential */
-	if (s->out.len > 0)
-		explicit_bzero(s->out.p, s->out.len);
-	s->out.len = 0;
-	s->log.len = 0;
+	if (s->wire.len > 0)
+		explicit_bzero(s->wire.p, s->wire.len);
+	s->wire.len = 0;
+	s->wlog.len = 0;
+	/* The next piece of a long pipelined group. */
+	if (s->phase == PH_TRANSACTION && s->pipelining && !s->data_sent)
+		smtp_fill_group(s);
+}
+
+/* Can BUF[0..LEN) be the start of a 421 reply? */
+static bool smtp_maybe_421(const char *buf, size_t len)
+{
+	return len > 0 && memcmp(buf, "421", len < 3 ? len : 3) == 0;
 }
 
 void smtp_feed(struct smtp *s, const char *buf, size_t len)
@@ -896,7 +1067,8 @@ void smtp_feed(struct smtp *s, const char *buf, size_t len)
 		 * are a protocol error: this closes STARTTLS response injection
 		 * (CVE-2011-0411) and catches servers that talk out of turn. */
 		if (s->pend_len == 0 && s->phase != PH_DONE && s->phase != PH_ABORT &&
-		    s->phase != PH_CANCEL && (len > 0 || reply_parser_busy(&s->parser))) {
+		    s->phase != PH_CANCEL && (len > 0 || reply_parser_busy(&s->parser)) &&
+		    (s->phase == PH_TLS || !smtp_maybe_421(buf, len))) {
 			bool tls = s->phase == PH_TLS;
 			smtp_abort(s, OUTCOME_PROTOCOL, tls ? STEP_STARTTLS : STEP_OTHER,
 				   tls ? "the server sent data after its STARTTLS reply and before the TLS "
@@ -913,7 +1085,7 @@ void smtp_eof(struct smtp *s)
 		return;
 	if (s->phase == PH_CANCEL) {
 		smtp_set_phase(s, PH_DONE);
-		s->out.len = 0;
+		smtp_drop_output(s);
 		return;
 	}
 	smtp_record(s, OUTCOME_TEMPFAIL,
@@ -926,10 +1098,19 @@ void smtp_eof(struct smtp *s)
 
 void smtp_fail(struct smtp *s, enum outcome o, const char *text, bool polite)
 {
-	enum outcome_step step = s->pend_len > 0 ? smtp_cmd_step(s->pend[s->pend_head].cmd) : STEP_OTHER;
-	char *cmd = s->pend_len > 0 ? smtp_cmd_text(s, s->pend[s->pend_head].cmd, s->pend[s->pend_head].arg)
-				   : NULL;
+	enum outcome_step step;
+	char *cmd;
 
+	if (s->phase == PH_DONE) {
+		/* RFC 5321 4.1.1.10: the 250 to the end of data made the server
+		 * responsible for the message; what happens to QUIT after it
+		 * changes nothing (a retry would deliver it twice). */
+		smtp_drop_output(s);
+		return;
+	}
+	step = s->pend_len > 0 ? smtp_cmd_step(s->pend[s->pend_head].cmd) : STEP_OTHER;
+	cmd = s->pend_len > 0 ? smtp_cmd_text(s, s->pend[s->pend_head].cmd, s->pend[s->pend_head].arg)
+			      : NULL;
 	smtp_record(s, o, step, cmd, NULL, text);
 	if (polite && s->phase == PH_READY) {
 		smtp_cancel(s);
@@ -959,7 +1140,9 @@ void smtp_body_done(struct smtp *s)
 	if (s->phase != PH_BODY)
 		return;
 	smtp_send(s, CMD_EOD, 0, NULL);
-	if (s->pipelining)
+	/* QUIT rides with the last end of data; a further transaction for
+	 * deferred recipients follows this one. */
+	if (s->pipelining && !smtp_more_rcpts(s))
 		smtp_send(s, CMD_QUIT, 0, "QUIT");
 	smtp_set_phase(s, PH_EOD);
 }

@@ -51,7 +51,8 @@ struct smtp_reject {
 	size_t rcpt;         /* index into the envelope's recipients */
 	int code;
 	char enh[16];
-	char *text;          /* first line of the reply */
+	char *text;          /* every line of the reply, joined by '\n' */
+	enum outcome_hint hint; /* what to do about it (outcome_judge) */
 };
 
 struct smtp_result {
@@ -60,10 +61,14 @@ struct smtp_result {
 	char *command;               /* the command that failed, without CRLF, or NULL */
 	int code;                    /* its reply code, 0 when no reply is involved */
 	char enh[16];
-	char *text;                  /* reply text (first line) or what went wrong */
+	char *text;                  /* reply text (every line, joined by '\n') or what went wrong */
+	enum outcome_hint hint;      /* what to do about it */
 	struct smtp_reject *rejects; /* every refused recipient, in order */
 	size_t nrejects;
-	char *final_reply;           /* reply to the end of data, e.g. "250 2.0.0 ok" */
+	char *final_reply;           /* last reply to an end of data, its lines joined by
+					" / ", e.g. "250 2.0.0 ok" */
+	unsigned transactions;       /* mail transactions whose end of data was accepted */
+	size_t delivered;            /* recipients accepted in those transactions */
 	bool dsn_dropped;            /* DSN was asked for but the server lacks it */
 };
 
@@ -74,8 +79,19 @@ void smtp_free(struct smtp *s);
 
 enum smtp_action smtp_next(struct smtp *s);
 
-/* Bytes to write (valid until the next call into the engine; taking them
- * means they are on their way to the server) and their transcript form: the same commands with secrets replaced by <redacted>. */
+/* Most command bytes the engine queues for one write: a pipelined group
+ * (RFC 2920) with more recipients goes out in several writes of about this
+ * size. A single command line is always queued whole, so the queue holds
+ * at most SMTP_GROUP_MAX bytes plus one line plus RSET and QUIT. */
+#define SMTP_GROUP_MAX 65536
+
+/* Bytes to write and their transcript form (the same commands with
+ * secrets replaced by <redacted>). Taking them means they are on their way
+ * to the server: they stay valid and unchanged, whatever is fed to the
+ * engine meanwhile, until smtp_output_sent(); commands the engine queues
+ * in between (a refusal read while a long group is written) go out in the
+ * next write. smtp_output_log() before smtp_output() shows what the next
+ * smtp_output() hands out. */
 void smtp_output(struct smtp *s, const char **buf, size_t *len);
 void smtp_output_log(const struct smtp *s, const char **buf, size_t *len);
 void smtp_output_sent(struct smtp *s);
@@ -85,14 +101,19 @@ void smtp_feed(struct smtp *s, const char *buf, size_t len);
 /* The server closed the connection. */
 void smtp_eof(struct smtp *s);
 /* The driver failed (transport error, timeout, bad input): end with
- * OUTCOME O at this step; TEXT says what happened. POLITE sends QUIT. */
+ * OUTCOME O at this step; TEXT says what happened. POLITE sends QUIT.
+ * Once the last end of data is answered 250 the outcome stays success
+ * (RFC 5321 4.1.1.10): a failure then only drops what is left to send. */
 void smtp_fail(struct smtp *s, enum outcome o, const char *text, bool polite);
 
 /* The TLS handshake (the driver's own step) failed: end with OUTCOME O,
  * WHAT names the step, TEXT says what happened and what to do. */
 void smtp_fail_at(struct smtp *s, enum outcome o, const char *what, const char *text);
 
-/* Start a mail transaction; the envelope is copied. */
+/* Submit ENV (copied): one mail transaction, and further ones on the same
+ * connection for the recipients a server defers with 452 (or 552 "too
+ * many recipients", RFC 5321 4.5.3.1.10); the body is asked for again
+ * (SMTP_SEND_BODY) for each. */
 void smtp_begin(struct smtp *s, const struct smtp_envelope *env);
 /* Authentication (RFC 4954). MECH with its base64 initial response (NULL:
  * none; "" is sent as "="): the engine sends it with AUTH when the line
@@ -126,8 +147,8 @@ int smtp_wait_timeout(const struct smtp *s);
 uint64_t smtp_replies(const struct smtp *s);
 /* Name of the step the engine is in, for traces and messages. */
 const char *smtp_step_name(const struct smtp *s);
-/* true when every command group so far with more than one command was
- * written in one piece (PIPELINING in use). */
+/* true when PIPELINING is in use: MAIL, the RCPTs and DATA go out as
+ * one group (in pieces of SMTP_GROUP_MAX bytes). */
 bool smtp_pipelining(const struct smtp *s);
 
 /* RFC 3461 section 4 xtext encoding of S into a new string. */

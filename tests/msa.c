@@ -100,7 +100,8 @@ static int msa_left_ms(int64_t until)
 
 enum script_kind { SK_COMMAND, SK_CONNECT, SK_EOD };
 enum script_act {
-	SA_CAP, SA_REPLY, SA_RAW, SA_DROP, SA_STALL, SA_LONGLINE, SA_DELAY, SA_AUTH_BADSIG
+	SA_CAP, SA_REPLY, SA_RAW, SA_DROP, SA_STALL, SA_LONGLINE, SA_DELAY, SA_AUTH_BADSIG,
+	SA_RCPT_LIMIT
 };
 
 struct script_dir {
@@ -115,7 +116,7 @@ struct script_dir {
 	unsigned long nth;     /* #K; 0: every occurrence */
 	char *arg;             /* reply text, raw bytes or cap line; NULL for `cap -` */
 	size_t arg_len;
-	unsigned long ms;      /* delay */
+	unsigned long ms;      /* delay; rcpt-limit: the limit */
 	size_t slot;           /* index of this verb's occurrence counter */
 };
 
@@ -239,7 +240,7 @@ static void script_push(struct script *sc, const struct script_dir *d)
 	sc->dirs = dirs;
 	sc->dirs[sc->ndirs] = *d;
 	struct script_dir *nd = &sc->dirs[sc->ndirs++];
-	if (nd->act == SA_CAP || nd->act == SA_AUTH_BADSIG)
+	if (nd->act == SA_CAP || nd->act == SA_AUTH_BADSIG || nd->act == SA_RCPT_LIMIT)
 		return;
 	nd->slot = script_slot_find(sc, nd->kind, nd->verb, nd->verb_len);
 	if (nd->slot != SIZE_MAX)
@@ -250,6 +251,16 @@ static void script_push(struct script *sc, const struct script_dir *d)
 	sc->slots = slots;
 	sc->slots[sc->nslots] = (struct script_slot){ nd->kind, nd->verb, nd->verb_len };
 	nd->slot = sc->nslots++;
+}
+
+/* The rcpt-limit for this session; 0: none. */
+static unsigned long script_rcpt_limit(const struct script *sc, unsigned long session)
+{
+	for (size_t i = 0; i < sc->ndirs; i++)
+		if (sc->dirs[i].act == SA_RCPT_LIMIT &&
+		    (!sc->dirs[i].session || sc->dirs[i].session == session))
+			return sc->dirs[i].ms;
+	return 0;
 }
 
 /* Does a verb-less directive ACT apply in this session? */
@@ -285,7 +296,7 @@ static const struct {
 } script_acts[] = {
 	{ "cap", SA_CAP }, { "reply", SA_REPLY }, { "raw", SA_RAW }, { "drop", SA_DROP },
 	{ "stall", SA_STALL }, { "longline", SA_LONGLINE }, { "delay", SA_DELAY },
-	{ "auth-bad-signature", SA_AUTH_BADSIG },
+	{ "auth-bad-signature", SA_AUTH_BADSIG }, { "rcpt-limit", SA_RCPT_LIMIT },
 };
 
 /* Parse the options and argument of one directive after its action word. */
@@ -400,6 +411,16 @@ static int script_parse_line(struct script *sc, const char *path, unsigned long 
 		script_push(sc, &d);
 		return 0;
 	}
+	if (d.act == SA_RCPT_LIMIT) {
+		if (!script_lex_word(&lx, &w, &wl) || !msa_parse_ulong(w, wl, 1, 1000000, &d.ms))
+			return script_error(path, ln, "rcpt-limit needs a number of recipients >= 1");
+		script_lex_blank(&lx);
+		if (lx.p != lx.end)
+			return script_error(path, ln, "unexpected '%.*s' after rcpt-limit",
+					    (int)(lx.end - lx.p), lx.p);
+		script_push(sc, &d);
+		return 0;
+	}
 	if (d.act == SA_AUTH_BADSIG) {
 		/* An optional AUTH, for symmetry with the verb directives. */
 		struct script_lex save = lx;
@@ -460,7 +481,8 @@ static const struct script_dir *script_find(const struct script *sc, unsigned lo
 {
 	for (size_t i = 0; i < sc->ndirs; i++) {
 		const struct script_dir *d = &sc->dirs[i];
-		if (d->act == SA_CAP || d->act == SA_AUTH_BADSIG || (d->act == SA_DELAY) != want_delay)
+		if (d->act == SA_CAP || d->act == SA_AUTH_BADSIG || d->act == SA_RCPT_LIMIT ||
+		    (d->act == SA_DELAY) != want_delay)
 			continue;
 		if (d->session && d->session != session)
 			continue;
@@ -647,6 +669,7 @@ struct session {
 	bool has_mail;
 	unsigned long rcpts;   /* accepted RCPTs in this transaction */
 	unsigned long refused; /* refused RCPTs in this transaction */
+	bool over_limit;       /* the default RCPT reply is rcpt-limit's 452 */
 	bool stalled;          /* `stall`: record commands, never answer */
 	size_t overlong_max;   /* SS_OVERLONG: the limit the line broke */
 	bool authed;           /* a 235 was sent for AUTH */
@@ -1043,9 +1066,15 @@ static void sess_default_reply(struct session *s, enum verb_id id, const char *l
 		else
 			buf_adds(b, "250 2.1.0 ok\r\n");
 		break;
-	case V_RCPT:
-		buf_adds(b, s->has_mail ? "250 2.1.5 ok\r\n" : "503 5.5.1 need MAIL first\r\n");
+	case V_RCPT: {
+		unsigned long limit = script_rcpt_limit(&s->msa->script, s->number);
+		s->over_limit = s->has_mail && limit > 0 && s->rcpts >= limit;
+		if (s->over_limit)
+			buf_adds(b, "452 4.5.3 too many recipients\r\n");
+		else
+			buf_adds(b, s->has_mail ? "250 2.1.5 ok\r\n" : "503 5.5.1 need MAIL first\r\n");
 		break;
+	}
 	case V_DATA:
 		if (!s->rcpts)
 			buf_adds(b, "554 5.5.1 no valid recipients\r\n");
@@ -1204,9 +1233,13 @@ static void sess_effects(struct session *s, enum verb_id id, const char *sent, s
 		}
 		break;
 	case V_RCPT:
+		/* A 452 (rcpt-limit's or scripted) or a "too many recipients"
+		 * defers the recipient (RFC 5321 4.5.3.1.10); the others in the
+		 * transaction still get the message. */
 		if (ok)
 			s->rcpts++;
-		else if (s->has_mail)
+		else if (s->has_mail && !(sent == s->dflt.data && s->over_limit) &&
+			 !msa_starts(sent, n, "452") && !memmem(sent, n, "too many recipients", 19))
 			s->refused++;
 		break;
 	case V_DATA:
@@ -1329,6 +1362,7 @@ static void sess_event(struct session *s, enum script_kind kind, enum verb_id id
 		case SA_CAP:
 		case SA_DELAY:
 		case SA_AUTH_BADSIG:
+		case SA_RCPT_LIMIT:
 			break;
 		}
 	}

@@ -536,6 +536,322 @@ static void test_auth_long_initial_response(void **state)
 	smtp_free(s);
 }
 
+/* Replies read while a long group is still being written: the bytes being
+ * written stay as they were, and what the refusal queues (RSET, QUIT)
+ * goes out after them. */
+static void test_output_stable_while_writing(void **state)
+{
+	static char names[100][32];
+	const char *rc[100];
+	struct smtp *s = start("250 PIPELINING\r\n");
+	struct smtp_envelope e = env_default();
+	const char *buf;
+	char *copy;
+	size_t len, i;
+	(void)state;
+
+	for (i = 0; i < 100; i++) {
+		snprintf(names[i], sizeof names[i], "user%zu@example.org", i);
+		rc[i] = names[i];
+	}
+	e.rcpt = rc;
+	e.nrcpt = 100;
+	smtp_begin(s, &e);
+	assert_int_equal(smtp_next(s), SMTP_WRITE);
+	smtp_output(s, &buf, &len);
+	copy = malloc(len);
+	memcpy(copy, buf, len);
+	/* the hostile server answers everything before the group is written */
+	feed(s, "250 ok\r\n");
+	for (i = 0; i < 100; i++)
+		feed(s, "550 5.1.1 no\r\n");
+	feed(s, "554 5.5.1 no valid recipients\r\n");
+	if (memcmp(buf, copy, len) != 0)
+		fail_msg("the bytes being written changed");
+	free(copy);
+	smtp_output_sent(s);
+	expect_out(s, "RSET\r\nQUIT\r\n");
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_NOUSER);
+	assert_int_equal(smtp_result(s)->nrejects, 100);
+	smtp_free(s);
+}
+
+/* The output queue has a maximum: a group of 10 000 recipients goes out in
+ * pieces of at most SMTP_GROUP_MAX bytes plus one line, in order, DATA
+ * last. */
+static void test_group_has_a_maximum(void **state)
+{
+	enum { N = 10000 };
+	static char names[N][32];
+	static const char *rc[N];
+	struct smtp *s = start("250 PIPELINING\r\n");
+	struct smtp_envelope e = env_default();
+	size_t i, next = 0, pieces = 0;
+	bool data = false;
+	(void)state;
+
+	for (i = 0; i < N; i++) {
+		snprintf(names[i], sizeof names[i], "user%zu@example.org", i);
+		rc[i] = names[i];
+	}
+	e.rcpt = rc;
+	e.nrcpt = N;
+	smtp_begin(s, &e);
+	while (smtp_next(s) == SMTP_WRITE) {
+		const char *buf, *p;
+		size_t len;
+		smtp_output(s, &buf, &len);
+		assert_true(len <= SMTP_GROUP_MAX + 100);
+		for (p = buf; p < buf + len;) {
+			const char *nl = memchr(p, '\n', (size_t)(buf + len - p));
+			char want[64];
+			assert_non_null(nl);
+			assert_false(data);
+			if (pieces == 0 && p == buf) {
+				assert_memory_equal(p, "MAIL FROM:", 10);
+			} else if (next == N) {
+				assert_memory_equal(p, "DATA\r\n", 6);
+				data = true;
+			} else {
+				snprintf(want, sizeof want, "RCPT TO:<%s>\r\n", names[next++]);
+				assert_memory_equal(p, want, strlen(want));
+			}
+			p = nl + 1;
+		}
+		pieces++;
+		smtp_output_sent(s);
+	}
+	assert_true(data);
+	assert_true(pieces > 1);
+	smtp_free(s);
+}
+
+/* RFC 5321 4.1.1.10: after the 250 to the end of data the message is the
+ * server's; a QUIT that cannot be written changes nothing. */
+static void test_quit_fails_after_250(void **state)
+{
+	struct smtp *s = start("250 8BITMIME\r\n");
+	struct smtp_envelope e = env_default();
+	const char *buf;
+	size_t len;
+	(void)state;
+
+	e.nrcpt = 1;
+	smtp_begin(s, &e);
+	expect_out(s, "MAIL FROM:<alice@example.org>\r\n");
+	feed(s, "250 ok\r\n");
+	expect_out(s, "RCPT TO:<bob@example.org>\r\n");
+	feed(s, "250 ok\r\n");
+	expect_out(s, "DATA\r\n");
+	feed(s, "354 go\r\n");
+	smtp_body_done(s);
+	expect_out(s, ".\r\n");
+	feed(s, "250 2.0.0 queued\r\n");
+	assert_int_equal(smtp_next(s), SMTP_WRITE);
+	smtp_output(s, &buf, &len);
+	smtp_fail(s, OUTCOME_TEMPFAIL, "Connection reset by peer", false);
+	assert_int_equal(smtp_next(s), SMTP_DONE);
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_OK);
+	assert_string_equal(smtp_result(s)->final_reply, "250 2.0.0 queued");
+	smtp_free(s);
+}
+
+/* RFC 5321 3.8: a 421 in the same read as the reply before it. */
+static void test_421_right_behind_a_reply(void **state)
+{
+	struct smtp *s = start("250 PIPELINING\r\n");
+	struct smtp_envelope e = env_default();
+	struct smtp_params p = { "c", false, false, false };
+	(void)state;
+
+	e.nrcpt = 1;
+	smtp_begin(s, &e);
+	expect_out(s, "MAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n");
+	feed(s, "250 ok\r\n250 ok\r\n354 go\r\n421 4.3.2 shutting down\r\n");
+	assert_int_equal(smtp_next(s), SMTP_ABORT);
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_TEMPFAIL);
+	assert_int_equal(smtp_result(s)->code, 421);
+	smtp_free(s);
+
+	s = smtp_new(&p);
+	feed(s, "220 hi\r\n");
+	expect_out(s, "EHLO c\r\n");
+	feed(s, "250-mx\r\n250 PIPELINING\r\n421 4.3.2 shutting down\r\n");
+	assert_int_equal(smtp_next(s), SMTP_ABORT);
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_TEMPFAIL);
+	smtp_free(s);
+
+	/* anything else there is still a protocol error */
+	s = smtp_new(&p);
+	feed(s, "220 hi\r\n");
+	expect_out(s, "EHLO c\r\n");
+	feed(s, "250-mx\r\n250 PIPELINING\r\n420 4.3.2 what\r\n");
+	assert_int_equal(smtp_next(s), SMTP_ABORT);
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_PROTOCOL);
+	smtp_free(s);
+}
+
+static const char *const three_rcpts[] = { "bob@example.org", "carol@example.org", "dave@example.org" };
+
+/* RFC 5321 4.5.3.1.10: recipients deferred with 452 go in a further
+ * transaction on the same connection, with the body sent again. */
+static void test_too_many_recipients_pipelined(void **state)
+{
+	struct smtp *s = start("250 PIPELINING\r\n");
+	struct smtp_envelope e = env_default();
+	(void)state;
+
+	e.rcpt = three_rcpts;
+	e.nrcpt = 3;
+	smtp_begin(s, &e);
+	expect_out(s, "MAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\n"
+		      "RCPT TO:<carol@example.org>\r\nRCPT TO:<dave@example.org>\r\nDATA\r\n");
+	feed(s, "250 ok\r\n250 ok\r\n452 4.5.3 too many recipients\r\n"
+		"552 5.5.3 too many recipients\r\n354 go\r\n");
+	assert_int_equal(smtp_next(s), SMTP_SEND_BODY);
+	smtp_body_done(s);
+	expect_out(s, ".\r\n"); /* no QUIT: another transaction follows */
+	feed(s, "250 2.0.0 queued as 1\r\n");
+	expect_out(s, "MAIL FROM:<alice@example.org>\r\nRCPT TO:<carol@example.org>\r\n"
+		      "RCPT TO:<dave@example.org>\r\nDATA\r\n");
+	feed(s, "250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n");
+	assert_int_equal(smtp_next(s), SMTP_SEND_BODY);
+	smtp_body_done(s);
+	expect_out(s, ".\r\nQUIT\r\n");
+	feed(s, "250 2.0.0 queued as 2\r\n");
+	assert_int_equal(smtp_next(s), SMTP_DONE);
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_OK);
+	assert_int_equal(smtp_result(s)->transactions, 2);
+	assert_int_equal(smtp_result(s)->delivered, 3);
+	assert_string_equal(smtp_result(s)->final_reply, "250 2.0.0 queued as 2");
+	smtp_free(s);
+}
+
+static void test_too_many_recipients_lockstep(void **state)
+{
+	struct smtp *s = start("250 8BITMIME\r\n");
+	struct smtp_envelope e = env_default();
+	(void)state;
+
+	e.rcpt = three_rcpts;
+	e.nrcpt = 3;
+	smtp_begin(s, &e);
+	expect_out(s, "MAIL FROM:<alice@example.org>\r\n");
+	feed(s, "250 ok\r\n");
+	expect_out(s, "RCPT TO:<bob@example.org>\r\n");
+	feed(s, "250 ok\r\n");
+	expect_out(s, "RCPT TO:<carol@example.org>\r\n");
+	feed(s, "452 4.5.3 too many recipients\r\n");
+	/* the rest would be deferred too: DATA for the one accepted */
+	expect_out(s, "DATA\r\n");
+	feed(s, "354 go\r\n");
+	smtp_body_done(s);
+	expect_out(s, ".\r\n");
+	feed(s, "250 ok\r\n");
+	expect_out(s, "MAIL FROM:<alice@example.org>\r\n");
+	feed(s, "250 ok\r\n");
+	expect_out(s, "RCPT TO:<carol@example.org>\r\n");
+	feed(s, "250 ok\r\n");
+	expect_out(s, "RCPT TO:<dave@example.org>\r\n");
+	feed(s, "250 ok\r\n");
+	expect_out(s, "DATA\r\n");
+	feed(s, "354 go\r\n");
+	smtp_body_done(s);
+	expect_out(s, ".\r\n");
+	feed(s, "250 ok\r\n");
+	expect_out(s, "QUIT\r\n");
+	assert_int_equal(smtp_next(s), SMTP_DONE);
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_OK);
+	smtp_free(s);
+}
+
+/* A further transaction whose first recipient is deferred again makes no
+ * progress: 75, not a loop. */
+static void test_too_many_recipients_no_progress(void **state)
+{
+	struct smtp *s = start("250 PIPELINING\r\n");
+	struct smtp_envelope e = env_default();
+	(void)state;
+
+	smtp_begin(s, &e);
+	expect_out(s, "MAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\n"
+		      "RCPT TO:<carol@example.org>\r\nDATA\r\n");
+	feed(s, "250 ok\r\n250 ok\r\n452 4.5.3 too many recipients\r\n354 go\r\n");
+	smtp_body_done(s);
+	expect_out(s, ".\r\n");
+	feed(s, "250 ok\r\n");
+	expect_out(s, "MAIL FROM:<alice@example.org>\r\nRCPT TO:<carol@example.org>\r\nDATA\r\n");
+	feed(s, "250 ok\r\n452 4.5.3 too many recipients\r\n554 5.5.1 no valid recipients\r\n");
+	expect_out(s, "RSET\r\nQUIT\r\n");
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_TEMPFAIL);
+	assert_int_equal(smtp_result(s)->code, 452);
+	assert_string_equal(smtp_result(s)->command, "RCPT TO:<carol@example.org>");
+	assert_int_equal(smtp_result(s)->delivered, 1);
+	smtp_free(s);
+
+	/* a DATA accepted anyway gets no end of data */
+	s = start("250 PIPELINING\r\n");
+	e.nrcpt = 1;
+	smtp_begin(s, &e);
+	expect_out(s, "MAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n");
+	feed(s, "250 ok\r\n452 4.5.3 too many recipients\r\n354 go\r\n");
+	assert_int_equal(smtp_next(s), SMTP_ABORT);
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_TEMPFAIL);
+	smtp_free(s);
+}
+
+/* Other refusals keep the all-or-nothing rule, in every transaction; a
+ * 552 that is not about the number of recipients is one of them. */
+static void test_refusal_in_further_transaction(void **state)
+{
+	struct smtp *s = start("250 PIPELINING\r\n");
+	struct smtp_envelope e = env_default();
+	(void)state;
+
+	e.rcpt = three_rcpts;
+	e.nrcpt = 3;
+	smtp_begin(s, &e);
+	expect_out(s, "MAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\n"
+		      "RCPT TO:<carol@example.org>\r\nRCPT TO:<dave@example.org>\r\nDATA\r\n");
+	feed(s, "250 ok\r\n250 ok\r\n452 4.5.3 too many recipients\r\n452 4.5.3 too many\r\n354 go\r\n");
+	smtp_body_done(s);
+	expect_out(s, ".\r\n");
+	feed(s, "250 ok\r\n");
+	expect_out(s, "MAIL FROM:<alice@example.org>\r\nRCPT TO:<carol@example.org>\r\n"
+		      "RCPT TO:<dave@example.org>\r\nDATA\r\n");
+	feed(s, "250 ok\r\n552 5.2.2 mailbox full\r\n250 ok\r\n354 go\r\n");
+	assert_int_equal(smtp_next(s), SMTP_ABORT);
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_NOUSER);
+	assert_int_equal(smtp_result(s)->nrejects, 1);
+	assert_int_equal(smtp_result(s)->rejects[0].rcpt, 1);
+	assert_int_equal(smtp_result(s)->rejects[0].hint, HINT_MAILBOX);
+	smtp_free(s);
+}
+
+/* Every line of a multi-line refusal is kept. */
+static void test_multiline_refusal_kept(void **state)
+{
+	struct smtp *s = start("250 PIPELINING\r\n");
+	struct smtp_envelope e = env_default();
+	(void)state;
+
+	e.nrcpt = 1;
+	smtp_begin(s, &e);
+	expect_out(s, "MAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n");
+	feed(s, "250 ok\r\n250 ok\r\n354 go\r\n");
+	smtp_body_done(s);
+	expect_out(s, ".\r\nQUIT\r\n");
+	feed(s, "550-5.7.1 The message was rejected\r\n550-5.7.1 for policy reasons.\r\n"
+		"550 5.7.1 https://help.example/rejected\r\n");
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_UNAVAILABLE);
+	assert_int_equal(smtp_result(s)->hint, HINT_POLICY);
+	assert_string_equal(smtp_result(s)->text, "The message was rejected\nfor policy reasons.\n"
+						  "https://help.example/rejected");
+	assert_string_equal(smtp_result(s)->final_reply, "550 5.7.1 The message was rejected / "
+							 "for policy reasons. / https://help.example/rejected");
+	smtp_free(s);
+}
+
 static void test_xtext(void **state)
 {
 	char *x = smtp_xtext("a+b=c d\xc3\xa4");
@@ -572,6 +888,15 @@ int main(void)
 		cmocka_unit_test(test_auth_not_pipelined_when_multistep),
 		cmocka_unit_test(test_auth_235_without_proof),
 		cmocka_unit_test(test_auth_long_initial_response),
+		cmocka_unit_test(test_output_stable_while_writing),
+		cmocka_unit_test(test_group_has_a_maximum),
+		cmocka_unit_test(test_quit_fails_after_250),
+		cmocka_unit_test(test_421_right_behind_a_reply),
+		cmocka_unit_test(test_too_many_recipients_pipelined),
+		cmocka_unit_test(test_too_many_recipients_lockstep),
+		cmocka_unit_test(test_too_many_recipients_no_progress),
+		cmocka_unit_test(test_refusal_in_further_transaction),
+		cmocka_unit_test(test_multiline_refusal_kept),
 		cmocka_unit_test(test_xtext),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
