@@ -426,6 +426,7 @@ static enum outcome tls_setup(const struct cfg_file *cf, const struct cfg_accoun
 	ts->conf.host = ts->host;
 	ts->conf.verify_name = ts->verify != NULL ? ts->verify : ts->host;
 	ts->conf.trust_file = a->val[CFG_TLS_TRUST_FILE];
+	ts->conf.crl_file = a->val[CFG_TLS_CRL_FILE];
 	ts->conf.fingerprint = fp;
 	ts->conf.certcheck = cfg_bool(a, CFG_TLS_CERTCHECK, true);
 	ts->conf.cert_file = a->val[CFG_TLS_CERT_FILE];
