@@ -257,6 +257,8 @@ static void print_pretend(const struct cfg_file *cf, const struct cfg_account *a
 	}
 	if (a->val[CFG_TLS] == NULL)
 		printf("tls = on (default: TLS unless the account says 'tls off')\n");
+	if (a->val[CFG_PROXY_HOST] != NULL && a->val[CFG_PROXY_HOST][0] != '\0' && a->val[CFG_PROXY_PORT] == NULL)
+		printf("proxy_port = 1080 (default)\n");
 }
 
 static void print_version(void)
@@ -395,6 +397,11 @@ static void session_conf_fill(struct session_conf *sc, const struct cfg_file *cf
 	sc->port = port;
 	sc->ehlo_name = ehlo;
 	sc->timeout_s = (int)cfg_long(a, CFG_TIMEOUT, 0);
+	/* msmtp: SOCKS5, port 1080 unless proxy_port says; empty: no proxy */
+	if (a->val[CFG_PROXY_HOST] != NULL && a->val[CFG_PROXY_HOST][0] != '\0') {
+		sc->proxy_host = a->val[CFG_PROXY_HOST];
+		sc->proxy_port = a->val[CFG_PROXY_PORT] != NULL ? a->val[CFG_PROXY_PORT] : "1080";
+	}
 }
 
 struct tls_setup {
@@ -427,6 +434,7 @@ static enum outcome tls_setup(const struct cfg_file *cf, const struct cfg_accoun
 	ts->conf.host = ts->host;
 	ts->conf.verify_name = ts->verify != NULL ? ts->verify : ts->host;
 	ts->conf.trust_file = a->val[CFG_TLS_TRUST_FILE];
+	ts->conf.crl_file = a->val[CFG_TLS_CRL_FILE];
 	ts->conf.fingerprint = fp;
 	ts->conf.certcheck = cfg_bool(a, CFG_TLS_CERTCHECK, true);
 	ts->conf.cert_file = a->val[CFG_TLS_CERT_FILE];
@@ -763,7 +771,7 @@ static void log_submission(const struct cfg_file *cf, const struct cfg_account *
 {
 	const char *lf = a->val[CFG_LOGFILE], *sl = a->val[CFG_SYSLOG];
 	const char *tf = a->val[CFG_LOGFILE_TIME_FORMAT];
-	char line[4096], stamp[128], rc[512] = "";
+	char line[4096], stamp[128], rc[512] = "", proxy[300] = "";
 	size_t i, n = 0;
 	time_t now = time(NULL);
 	struct tm tm;
@@ -774,9 +782,11 @@ static void log_submission(const struct cfg_file *cf, const struct cfg_account *
 		n += (size_t)snprintf(rc + n, sizeof rc - n, "%s%s", i > 0 ? "," : "", env->rcpt[i]);
 	if (n >= sizeof rc)
 		snprintf(rc + sizeof rc - 4, 4, "...");
+	if (sc->proxy_host != NULL)
+		snprintf(proxy, sizeof proxy, " proxy=%s:%s", sc->proxy_host, sc->proxy_port);
 	snprintf(line, sizeof line,
-		 "account=%s host=%s tls=%s auth=%s from=<%s> recipients=%s mailsize=%llu reply='%s' exitcode=%s",
-		 a->name, sc->host, f->tls, f->auth, env->from, rc, (unsigned long long)size, f->reply,
+		 "account=%s host=%s%s tls=%s auth=%s from=<%s> recipients=%s mailsize=%llu reply='%s' exitcode=%s",
+		 a->name, sc->host, proxy, f->tls, f->auth, env->from, rc, (unsigned long long)size, f->reply,
 		 outcome_info(o)->name);
 	if (lf != NULL) {
 		char err[KURIER_ERRLEN] = "";

@@ -379,17 +379,11 @@ static int session_start_tls(struct session *s)
 	return 0;
 }
 
-static bool session_loopback(const char *host)
-{
-	return strcmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 ||
-	       strcmp(host, "::1") == 0;
-}
-
 /* RFC 4954: choose the mechanism and start it. */
 static void session_auth_begin(struct session *s)
 {
 	const struct session_conf *c = s->conf;
-	bool tls = tls_active(&s->tr), secure = tls || session_loopback(c->host);
+	bool tls = tls_active(&s->tr), secure = tls || s->tr.loopback;
 	struct auth_binding b = { NULL, NULL, 0, false };
 	unsigned char *cb = NULL;
 	size_t cblen = 0;
@@ -399,8 +393,8 @@ static void session_auth_begin(struct session *s)
 
 	/* Credentials of any kind go only inside TLS, or to this machine. */
 	if (!secure) {
-		snprintf(err, sizeof err, "authentication without TLS is refused (except to loopback); "
-			 "remove 'tls off' from the account");
+		snprintf(err, sizeof err, "authentication without TLS is refused (except to loopback%s); "
+			 "remove 'tls off' from the account", c->proxy_host != NULL ? ", never through a proxy" : "");
 		smtp_auth_fail(s->smtp, OUTCOME_CONFIG, err);
 		return;
 	}
@@ -550,21 +544,27 @@ enum outcome session_run(const struct session_conf *c, const struct smtp_envelop
 	enum outcome fail = OUTCOME_OK, o;
 	char err[KURIER_ERRLEN];
 	int cto = (c->timeout_s > 0 ? c->timeout_s : SESSION_CONNECT_TIMEOUT) * 1000;
+	struct net_target to = { c->host, c->port, c->proxy_host, c->proxy_port, cto };
 	bool running = true;
 
 	memset(&s, 0, sizeof s);
 	s.conf = c;
 	s.diag = d;
 	s.env = env;
-	diag_note(d, 1, "connecting to %s port %s", c->host, c->port);
-	if (net_connect(c->host, c->port, cto, &s.tr, &fail, err, sizeof err) != 0) {
+	if (c->proxy_host != NULL)
+		diag_note(d, 1, "connecting to %s port %s through the proxy %s port %s", c->host, c->port,
+			  c->proxy_host, c->proxy_port);
+	else
+		diag_note(d, 1, "connecting to %s port %s", c->host, c->port);
+	if (net_connect(&to, &s.tr, &fail, err, sizeof err) != 0) {
 		if (facts != NULL) {
 			snprintf(facts->tls, sizeof facts->tls, "off");
 			snprintf(facts->auth, sizeof facts->auth, "off");
 			snprintf(facts->reply, sizeof facts->reply, "%s", err);
 		}
 		diag_error("%s; %s", err, fail == OUTCOME_TEMPFAIL ? "try again later, or check host and port"
-						   : "check the host setting");
+					  : c->proxy_host != NULL ? "check proxy_host and proxy_port"
+					  : "check the host setting");
 		return fail;
 	}
 	diag_trace_note(d, "connected to %s port %s", c->host, c->port);

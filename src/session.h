@@ -16,6 +16,8 @@ struct session_conf {
 	const char *config_path;  /* the file it came from, for hints */
 	const char *host;
 	const char *port;         /* service name or number */
+	const char *proxy_host;   /* NULL, or the SOCKS5 proxy that reaches host */
+	const char *proxy_port;   /* its port */
 	const char *ehlo_name;    /* EHLO argument */
 	int timeout_s;            /* 0: the RFC 5321 timeouts per step */
 	bool serverinfo;          /* --serverinfo: print greeting and capabilities */

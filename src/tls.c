@@ -936,13 +936,21 @@ static int tls_handshake(struct tls_state *st, const struct tls_conf *c, long st
 	}
 }
 
-int tls_start(struct transport *t, const struct tls_conf *c, long deadline_ms,
+int tls_start(struct transport *t, const struct tls_conf *conf, long deadline_ms,
 	      enum outcome *fail, char *err, size_t errlen)
 {
 	struct tls_state *st = xcalloc(1, sizeof *st);
+	struct tls_conf settings = *conf;
+	const struct tls_conf *c = &settings;
 	long start = tls_now_ms();
 	int r, rc = -1, fl;
 
+	/* An empty value cancels an inherited one ("tls_fingerprint" with
+	 * nothing after it in an account under a defaults pin): no pin. */
+	if (settings.fingerprint != NULL && settings.fingerprint[0] == '\0')
+		settings.fingerprint = NULL;
+	if (settings.crl_file != NULL && settings.crl_file[0] == '\0')
+		settings.crl_file = NULL;
 	st->fd = t->fd;
 	st->c = c;
 	/* GnuTLS's calls must never block: the deadline is ours. */

@@ -14,14 +14,14 @@ struct tls_conf {
 	const char *host;          /* server name as configured (A-label form); SNI is sent unless it is an IP literal */
 	const char *verify_name;   /* name the certificate must match (tls_host_override, else host); NULL = host */
 	const char *trust_file;    /* NULL or "system": the system trust store; else a PEM CA file */
-	const char *fingerprint;   /* NULL, or hex bytes with ':' of SHA-256 (32 bytes), SHA-1 (20) or MD5 (16): pins the leaf certificate and replaces CA verification */
+	const char *fingerprint;   /* NULL or "", or hex bytes with ':' of SHA-256 (32 bytes), SHA-1 (20) or MD5 (16): pins the leaf certificate and replaces CA verification */
 	bool certcheck;            /* false = tls_certcheck off: no verification at all (caller warns) */
 	const char *cert_file;     /* client certificate (PEM) or NULL */
 	const char *key_file;      /* its key or NULL */
 	const char *priorities;    /* GnuTLS priority string, used as given; NULL: "@SYSTEM" if the system has one, else "NORMAL", with TLS 1.0/1.1 disabled (TLS 1.2 minimum) */
 	int min_dh_prime_bits;     /* 0 = GnuTLS default */
 	const char *cache_file;    /* session resumption cache file (mode 0600), or NULL: loaded before the handshake, saved by close; corrupt, stale or foreign data is silently ignored */
-	const char *crl_file;      /* added: NULL, or a PEM CRL file (tls_crl_file) checked with the CA verification */
+	const char *crl_file;      /* NULL or "", or a PEM CRL file (tls_crl_file) checked with the CA verification; unreadable: OUTCOME_CONFIG */
 };
 
 /* Run the TLS handshake over the connected plain transport T, non-blocking,
@@ -34,10 +34,10 @@ struct tls_conf {
  *   OUTCOME_UNAVAILABLE  the server certificate was refused
  *   OUTCOME_TEMPFAIL     the network failed or DEADLINE_MS passed
  *   OUTCOME_PROTOCOL     a TLS protocol error, or a plain SMTP server
- *   OUTCOME_CONFIG       unusable tls_trust_file, tls_cert_file, tls_key_file,
+ *   OUTCOME_CONFIG       unusable tls_trust_file, tls_crl_file, tls_cert_file, tls_key_file,
  *                        tls_fingerprint or tls_priorities
  * C need not outlive the call. */
-int tls_start(struct transport *t, const struct tls_conf *c, long deadline_ms,
+int tls_start(struct transport *t, const struct tls_conf *conf, long deadline_ms,
 	      enum outcome *fail, char *err, size_t errlen);
 
 /* true when T's operations are the TLS ones (tls_start succeeded on it). */

@@ -9,6 +9,8 @@
 #   client.pem client-key.pem          TLS client certificate for CN alice (signed by the CA)
 #   idn.pem idn-key.pem                xn--bcher-kva.example, the A-label of
 #                                      bücher.example (signed by the CA)
+#   revoked-good.crl                   a CRL from the CA that revokes good.pem
+#   empty.crl                          a CRL from the CA that revokes nothing
 # Keys are ECDSA P-256, so this takes well under a second. Does nothing when
 # DIR/ca.pem exists and is newer than this script.
 set -eu
@@ -97,8 +99,18 @@ printf '%s\n' 'cn = "localhost"' 'serial = 6' 'expiration_days = 3650' \
 ct --generate-self-signed --load-privkey "$tmp/selfsigned-key.pem" \
 	--template "$tmp/selfsigned.tmpl" --outfile "$tmp/selfsigned.pem"
 
+# crl NAME [CERT]: NAME.crl from the CA, revoking CERT.pem if given.
+crl() {
+	printf '%s\n' 'crl_next_update = 3650' "crl_number = $3" >"$tmp/$1.tmpl"
+	ct --generate-crl --load-ca-privkey "$tmp/ca-key.pem" --load-ca-certificate "$tmp/ca.pem" \
+		${2:+--load-certificate "$tmp/$2.pem"} --template "$tmp/$1.tmpl" --outfile "$tmp/$1.crl"
+}
+crl revoked-good good 1
+crl empty '' 2
+
 for f in good wrongname expired selfsigned client idn; do
 	mv -f "$tmp/$f-key.pem" "$tmp/$f.pem" "$dir/"
 done
+mv -f "$tmp/revoked-good.crl" "$tmp/empty.crl" "$dir/"
 mv -f "$tmp/ca-key.pem" "$dir/"
 mv -f "$tmp/ca.pem" "$dir/"

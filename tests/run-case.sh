@@ -7,9 +7,12 @@ case_file=$1
 : "${KURIER:?}" "${MSA:?}"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/kurier-case.XXXXXX")
 msa_pid=""
+socks_pid=""
 cleanup() {
 	[ -n "$msa_pid" ] && kill "$msa_pid" 2>/dev/null
 	[ -n "$msa_pid" ] && wait "$msa_pid" 2>/dev/null
+	[ -n "$socks_pid" ] && kill "$socks_pid" 2>/dev/null
+	[ -n "$socks_pid" ] && wait "$socks_pid" 2>/dev/null
 	if [ "${status:-1}" -eq 0 ] || [ -n "${KEEP_CASE_DIR:-}" ]; then
 		[ -n "${KEEP_CASE_DIR:-}" ] && echo "kept $tmp" || rm -rf "$tmp"
 	else
@@ -39,7 +42,7 @@ subst() { # substitute placeholders in a section file, print the result
 			sed -i -e "s|@SHA256:$name@|$(fp sha256 "$name")|g" -e "s|@SHA1:$name@|$(fp sha1 "$name")|g" "$f"
 		fi
 	done
-	sed -e "s|@PORT@|${port:-1}|g" -e "s|@TOKEN4K@|$TOKEN4K|g" -e "s|@DIR@|$tmp|g" -e "s|@HOME@|$tmp/home|g" -e "s|@SYSCONFDIR@|${SYSCONFDIR:-/etc}|g" -e "s|@CERTS@|$certs|g" "$tmp/sec/$1"
+	sed -e "s|@PORT@|${port:-1}|g" -e "s|@SOCKSPORT@|${socks_port:-1}|g" -e "s|@TOKEN4K@|$TOKEN4K|g" -e "s|@DIR@|$tmp|g" -e "s|@HOME@|$tmp/home|g" -e "s|@SYSCONFDIR@|${SYSCONFDIR:-/etc}|g" -e "s|@CERTS@|$certs|g" "$tmp/sec/$1"
 }
 
 title=$(sed -n 's/^# //p;q' "$case_file")
@@ -100,6 +103,30 @@ if ! has no-server; then
 		echo "HARD ERROR: the test MSA did not start"; cat "$tmp/msa.stderr"; status=99; exit 99
 	fi
 	port=$(cat "$tmp/msa/port")
+fi
+
+socks_port=""
+if has socks; then
+	# A SOCKS5 proxy (tests/socks) that relays to the MSA whatever host is
+	# named; lines "method N", "reply N", "version N", "stall" script it.
+	: "${SOCKS:?}"
+	mkdir -p "$tmp/socks"
+	socksopts=()
+	while read -r key val; do
+		[ -n "$key" ] && socksopts+=("--$key" ${val:+"$val"})
+	done <"$tmp/sec/socks"
+	"$SOCKS" --dir "$tmp/socks" --forward "${port:-0}" --lifetime 60 "${socksopts[@]}" \
+		2>"$tmp/socks.stderr" &
+	socks_pid=$!
+	for _ in $(seq 1 200); do
+		[ -s "$tmp/socks/port" ] && break
+		kill -0 "$socks_pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	if [ ! -s "$tmp/socks/port" ]; then
+		echo "HARD ERROR: the test SOCKS5 proxy did not start"; cat "$tmp/socks.stderr"; status=99; exit 99
+	fi
+	socks_port=$(cat "$tmp/socks/port")
 fi
 
 args=()
@@ -207,6 +234,11 @@ if has expect-tls; then
 		if grep -q -- "$field" "$tmp/msa/1.tls"; then echo "ok: server TLS record has $field"; else
 			echo "FAIL: server TLS record lacks $field: $(cat "$tmp/msa/1.tls")"; fail=1; fi
 	done <"$tmp/sec/expect-tls"
+fi
+if has expect-socks; then
+	[ -n "$socks_pid" ] && for _ in $(seq 1 100); do kill -0 "$socks_pid" 2>/dev/null || break; sleep 0.02; done
+	[ -f "$tmp/socks/request" ] || : >"$tmp/socks/request"
+	check "proxy's record" "$tmp/sec/expect-socks" "$tmp/socks/request"
 fi
 if has expect-logfile; then
 	# the log line of the account's "logfile @DIR@/log", its time stamp as TIME

@@ -263,7 +263,7 @@ static void dial(const struct srv *sv, struct transport *t)
 	enum outcome fail = OUTCOME_OK;
 	char err[KURIER_ERRLEN];
 
-	if (net_connect("127.0.0.1", sv->port, 2000, t, &fail, err, sizeof err) != 0)
+	if (net_connect(&(struct net_target){ "127.0.0.1", sv->port, NULL, NULL, 2000 }, t, &fail, err, sizeof err) != 0)
 		fail_msg("net_connect: %s", err);
 }
 
