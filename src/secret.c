@@ -98,19 +98,43 @@ out:
 }
 
 /* Next netrc token from *P (white space separated; quotes are not part of
- * the format). Returns its length, 0 at the end. */
+ * the format). A '#' where a token would start opens a comment to the end
+ * of the line, as in the other netrc readers: a commented-out entry must
+ * never supply a password. Returns its length, 0 at the end. */
 static size_t secret_token(const char **p, const char **tok)
 {
 	const char *s = *p;
 	size_t n = 0;
 
-	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
-		s++;
+	for (;;) {
+		while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+			s++;
+		if (*s != '#')
+			break;
+		while (*s != '\0' && *s != '\n')
+			s++;
+	}
 	*tok = s;
 	while (s[n] != '\0' && s[n] != ' ' && s[n] != '\t' && s[n] != '\n' && s[n] != '\r')
 		n++;
 	*p = s + n;
 	return n;
+}
+
+/* A macro (its name, then lines) runs to the next empty line, CRLF or
+ * not; its text is never read as tokens. Returns where the entry after it
+ * starts. */
+static const char *secret_skip_macro(const char *p)
+{
+	const char *nl = strchr(p, '\n');
+
+	while (nl != NULL) {
+		const char *l = nl + 1;
+		if (*l == '\n' || (*l == '\r' && l[1] == '\n'))
+			return l;
+		nl = strchr(l, '\n');
+	}
+	return p + strlen(p);
 }
 
 static bool secret_tok_is(const char *t, size_t n, const char *w)
@@ -167,9 +191,7 @@ int secret_netrc(const char *path, const char *host, const char *user, char **ou
 			xfree_secret(pass);
 			pass = xstrndup(t, n);
 		} else if (secret_tok_is(t, n, "macdef")) {
-			/* a macro runs to the next empty line */
-			const char *e = strstr(p, "\n\n");
-			p = e != NULL ? e : p + strlen(p);
+			p = secret_skip_macro(p);
 		}
 	}
 	if (in_entry && host_ok && user_ok && pass != NULL) {
