@@ -1,7 +1,6 @@
 /* aliases.c: the local-recipient alias table: parsed from a buffer,
  * expanded depth-first with loop detection. No I/O except aliases_load. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 
 #define ALIASES_DEPTH_MAX 64
 #define ALIASES_RESULT_MAX 10000
+#define ALIASES_FILE_MAX 1048576
 
 struct alias {
 	char *name;
@@ -123,29 +123,23 @@ fail:
 
 struct aliases *aliases_load(const char *path, char *err, size_t errlen)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	struct aliases *a = NULL;
-	char *buf;
+	char *buf = NULL;
 	size_t len = 0;
+	int fd = -1;
 
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > 1048576) {
-		snprintf(err, errlen, "%s: not a regular file of at most 1 MiB", path);
-		close(fd);
-		return NULL;
-	}
+	if (open_regular_file(path, ALIASES_FILE_MAX, &fd, &st, err, errlen) != 0)
+		goto out;
 	if (read_whole_fd(fd, (size_t)st.st_size, &buf, &len) != 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		close(fd);
-		return NULL;
+		goto out;
 	}
-	close(fd);
 	a = aliases_parse(path, buf, len, err, errlen);
+out:
 	free(buf);
+	if (fd >= 0)
+		close(fd);
 	return a;
 }
 

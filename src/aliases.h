@@ -12,7 +12,8 @@ struct aliases;
 /* Parse LEN bytes of BUF; PATH is for messages. NULL with ERR
  * ("PATH:LINE: ...") on a malformed line. */
 struct aliases *aliases_parse(const char *path, const char *buf, size_t len, char *err, size_t errlen);
-/* Read and parse PATH (at most 1 MiB). */
+/* Read and parse PATH: a regular file of at most 1 MiB (a FIFO is refused,
+ * never waited on). */
 struct aliases *aliases_load(const char *path, char *err, size_t errlen);
 void aliases_free(struct aliases *a);
 

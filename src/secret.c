@@ -15,6 +15,7 @@
 #include "secret.h"
 
 #define SECRET_MAX 65536 /* OAuth tokens can be long; more is an error */
+#define SECRET_NETRC_MAX 1048576
 
 int secret_eval(const char *command, char **out, char *err, size_t errlen)
 {
@@ -145,7 +146,7 @@ static bool secret_tok_is(const char *t, size_t n, const char *w)
 int secret_netrc(const char *path, const char *host, const char *user, char **out,
 		 char *err, size_t errlen)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 1;
+	int fd = -1, rc;
 	struct stat st;
 	char *buf = NULL;
 	const char *p, *t;
@@ -154,10 +155,13 @@ int secret_netrc(const char *path, const char *host, const char *user, char **ou
 	char *pass = NULL;
 
 	*out = NULL;
-	if (fd < 0)
-		return 1;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > 1048576)
+	/* A FIFO or a device in its place fails rather than blocks. */
+	rc = open_regular_file(path, SECRET_NETRC_MAX, &fd, &st, err, errlen);
+	if (rc == -2)
+		return 1; /* no ~/.netrc */
+	if (rc != 0)
 		goto out;
+	rc = 1;
 	if (st.st_mode & 077) {
 		snprintf(err, errlen, "%s: readable by group or others; run 'chmod 600 %s'", path, path);
 		rc = -1;
@@ -205,7 +209,8 @@ out:
 		explicit_bzero(buf, len);
 		free(buf);
 	}
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	return rc;
 }
 

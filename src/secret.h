@@ -13,9 +13,10 @@
 int secret_eval(const char *command, char **out, char *err, size_t errlen);
 
 /* The password for USER at HOST from the netrc file PATH ("machine HOST
- * login USER password P", or a "default" entry). 0 and *OUT, 1 when the
- * file has no such entry or does not exist, -1 with ERR on a file that
- * others may read. */
+ * login USER password P", or a "default" entry; '#' comments). 0 and *OUT,
+ * 1 when the file has no such entry or does not exist, -1 with ERR on a
+ * file that others may read or that is not a regular file of at most 1 MiB
+ * (a FIFO is refused, never waited on). */
 int secret_netrc(const char *path, const char *host, const char *user, char **out,
 		 char *err, size_t errlen);
 
