@@ -18,8 +18,9 @@ struct aliases *aliases_load(const char *path, char *err, size_t errlen);
 void aliases_free(struct aliases *a);
 
 /* Expand every recipient of IN without '@' through A, recursively (a name
- * that leads back to itself is an error, as are more than 64 levels or
- * 10000 results), into OUT. Names that are not aliases and have no
+ * that leads back to itself is an error, as are more than 64 levels,
+ * 10000 results or 100000 names looked at: the work is bounded, not only
+ * the results), into OUT. Names that are not aliases and have no
  * "default" pass through as they are. Returns 0 or -1 with ERR. */
 int aliases_expand(const struct aliases *a, const struct addr_list *in, struct addr_list *out,
 		   char *err, size_t errlen);
