@@ -14,6 +14,9 @@
 
 enum auth_kind { K_GSASL, K_SCRAM, K_XOAUTH2, K_OAUTHBEARER };
 
+#define AUTH_SCRAM_ITER_MIN 4096    /* RFC 7677 4 */
+#define AUTH_SCRAM_ITER_MAX 1000000 /* more only burns our CPU for a hostile server */
+
 struct auth {
 	enum auth_kind kind;
 	char *mech;
@@ -23,6 +26,7 @@ struct auth {
 	size_t cb_len;
 	bool verified;
 	char *server_error;
+	const char *failure_hint; /* set with AUTH_CANCEL */
 	/* libgsasl */
 	Gsasl *ctx;
 	Gsasl_session *sess;
@@ -265,11 +269,23 @@ static enum auth_status auth_scram_final(struct auth *a, const char *server_firs
 	char *i_s = auth_attr_dup(server_first, 'i'), *salt = NULL, *pw = NULL, *cbind_in = NULL;
 	char *cbind = NULL, *without_proof = NULL, *authmsg = NULL, *proof64 = NULL, *final = NULL;
 	size_t saltlen = 0, n, k;
+	char *end = NULL;
 	long iter;
 	int prc;
 	enum auth_status st = AUTH_ERROR;
 	gnutls_datum_t key, sd;
 
+	/* RFC 5802 5.1: a mandatory extension (m=) the client does not know
+	 * MUST fail the authentication. */
+	if (auth_attr(server_first, 'm') != NULL) {
+		snprintf(err, errlen, "SCRAM: the server's first message has the mandatory extension "
+			 "'m=%.*s', which this client does not know (RFC 5802 5.1)",
+			 (int)strcspn(auth_attr(server_first, 'm'), ","), auth_attr(server_first, 'm'));
+		a->failure_hint = "the server's SCRAM needs an extension kurier does not support: "
+				  "choose another mechanism with 'auth'";
+		st = AUTH_CANCEL;
+		goto out;
+	}
 	if (r == NULL || s64 == NULL || i_s == NULL) {
 		snprintf(err, errlen, "SCRAM: the server's first message is malformed");
 		goto out;
@@ -278,10 +294,21 @@ static enum auth_status auth_scram_final(struct auth *a, const char *server_firs
 		snprintf(err, errlen, "SCRAM: the server's nonce does not extend the client's");
 		goto out;
 	}
-	iter = strtol(i_s, NULL, 10);
+	iter = strtol(i_s, &end, 10);
 	/* A huge count would make a hostile server burn our CPU. */
-	if (iter < 1 || iter > 1000000) {
-		snprintf(err, errlen, "SCRAM: iteration count %s is out of range", i_s);
+	if (end == i_s || *end != '\0' || iter < 1 || iter > AUTH_SCRAM_ITER_MAX) {
+		snprintf(err, errlen, "SCRAM: iteration count %.40s is out of range", i_s);
+		goto out;
+	}
+	/* RFC 7677 4: at least 4096. With fewer, whoever reads the exchange
+	 * can guess the password offline cheaply; send no proof at all. */
+	if (iter < AUTH_SCRAM_ITER_MIN) {
+		snprintf(err, errlen, "SCRAM: the server asks for only %ld iteration%s (RFC 7677 wants at "
+			 "least %d); refusing to send a proof that cheap to attack", iter,
+			 iter == 1 ? "" : "s", AUTH_SCRAM_ITER_MIN);
+		a->failure_hint = "the server's SCRAM is set up too weakly to use: ask its operator to "
+				  "raise the iteration count, or choose another mechanism with 'auth'";
+		st = AUTH_CANCEL;
 		goto out;
 	}
 	if ((salt = auth_unb64(s64, &saltlen)) == NULL || saltlen == 0) {
@@ -532,6 +559,11 @@ bool auth_verified(const struct auth *a)
 const char *auth_server_error(const struct auth *a)
 {
 	return a->server_error;
+}
+
+const char *auth_failure_hint(const struct auth *a)
+{
+	return a->failure_hint;
 }
 
 const char *auth_refusal_hint(const char *mech)

@@ -59,6 +59,7 @@ struct smtp {
 	char *auth_challenge;          /* base64 text of the 334 being answered */
 	bool auth_pipelined;           /* the MAIL group rides behind an unanswered AUTH */
 	bool auth_refused;             /* ...and that AUTH was refused */
+	bool auth_cancelled;           /* "*" sent: the reply to it only ends the exchange */
 	bool serverinfo;
 	bool tls_active;
 	bool pipelining;               /* PIPELINING offered and used */
@@ -519,6 +520,19 @@ void smtp_auth_fail(struct smtp *s, enum outcome o, const char *text)
 	smtp_set_phase(s, PH_ABORT);
 }
 
+void smtp_auth_cancel(struct smtp *s, enum outcome o, const char *text)
+{
+	if (s->phase != PH_AUTH || s->auth_challenge == NULL) {
+		smtp_auth_fail(s, o, text);
+		return;
+	}
+	smtp_record(s, o, STEP_AUTH, smtp_cmd_text(s, CMD_AUTH, 0), NULL, text);
+	free(s->auth_challenge);
+	s->auth_challenge = NULL;
+	s->auth_cancelled = true;
+	smtp_send(s, CMD_AUTH_STEP, 0, "*");
+}
+
 /* The reply to an AUTH that the MAIL group followed in the same write. */
 static void on_auth_pipelined(struct smtp *s, const struct reply *r)
 {
@@ -542,6 +556,11 @@ static void on_auth(struct smtp *s, const struct reply *r)
 {
 	if (s->auth_pipelined) {
 		on_auth_pipelined(s, r);
+		return;
+	}
+	if (s->auth_cancelled) {
+		/* the 501 to our "*": the failure is already recorded */
+		smtp_cancel(s);
 		return;
 	}
 	if (r->code == 334) {

@@ -75,7 +75,8 @@ if ! has no-server; then
 	fi
 	authopts=()
 	if has auth; then
-		# "user U", "password P", "token T", "mechs LIST", "required": MSA SASL options
+		# "user U", "password P", "token T", "mechs LIST", "required",
+		# "scram-iterations N", "scram-extension M": MSA SASL options
 		while IFS= read -r line; do
 			key=${line%% *}
 			val=${line#* }
@@ -85,6 +86,8 @@ if ! has no-server; then
 			token) authopts+=(--auth-token "$(printf '%s' "$val" | subst_text)") ;;
 			mechs) authopts+=(--auth-mechs "$val") ;;
 			required) authopts+=(--auth-required) ;;
+			scram-iterations) authopts+=(--auth-scram-iterations "$val") ;;
+			scram-extension) authopts+=(--auth-scram-extension "$val") ;;
 			esac
 		done <"$tmp/sec/auth"
 	fi
