@@ -1,10 +1,11 @@
 /* auth.h: SMTP authentication mechanisms: which one to use, and each step
- * of it. libgsasl runs PLAIN, LOGIN, CRAM-MD5, DIGEST-MD5, GSSAPI and
- * EXTERNAL; SCRAM (with channel binding) and the OAuth 2 mechanisms
- * XOAUTH2 and OAUTHBEARER are done here on GnuTLS's primitives, because
- * libgsasl 2.2.0 cannot signal channel-binding support (y,,) and has no
- * OAuth. Responses are base64, and every buffer that held a secret is
- * wiped before it is freed. */
+ * of it. libgsasl runs CRAM-MD5, DIGEST-MD5, GSSAPI and EXTERNAL; PLAIN and
+ * LOGIN are done here (libgsasl leaves copies of the password in freed
+ * memory), as are SCRAM (with channel binding) and the OAuth 2 mechanisms
+ * XOAUTH2 and OAUTHBEARER on GnuTLS's primitives, because libgsasl 2.2.0
+ * cannot signal channel-binding support (y,,) and has no OAuth. Responses
+ * are base64, and every buffer that held a secret is wiped before it is
+ * freed. */
 #ifndef KURIER_AUTH_H
 #define KURIER_AUTH_H
 

@@ -18,6 +18,12 @@ char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 /* Free a string that held a secret after wiping it; NULL is fine. */
 void xfree_secret(char *s);
+/* Free N bytes at P after wiping them all (a buffer, not a string). */
+void xfree_wipe(void *p, size_t n);
+/* xrealloc for a buffer that may hold a secret: a new block of N bytes
+ * gets the first min(OLD, N) bytes, and the OLD bytes at P are wiped
+ * before they are freed, so no copy stays behind where realloc moved. */
+void *xrealloc_wipe(void *p, size_t old, size_t n);
 
 struct stat;
 /* Open PATH for reading as every small file kurier reads must be opened:

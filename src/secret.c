@@ -1,11 +1,14 @@
-/* secret.c: fetches secrets from commands; every buffer that held one is
- * wiped before it is freed. */
+/* secret.c: fetches secrets from commands, ~/.netrc and the terminal, and
+ * keeps the process from dumping them; every buffer that held one is wiped
+ * before it is freed. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -16,6 +19,18 @@
 
 #define SECRET_MAX 65536 /* OAuth tokens can be long; more is an error */
 #define SECRET_NETRC_MAX 1048576
+
+int secret_protect_process(void)
+{
+	struct rlimit none = { 0, 0 };
+	int r = 0;
+
+	if (setrlimit(RLIMIT_CORE, &none) != 0)
+		r = -1;
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		r = -1;
+	return r;
+}
 
 int secret_eval(const char *command, char **out, char *err, size_t errlen)
 {

@@ -6,6 +6,12 @@
 
 #include "common.h"
 
+/* Before any secret is read: no core dump of this process (RLIMIT_CORE 0)
+ * and not dumpable (PR_SET_DUMPABLE 0: no core, no ptrace attach by other
+ * processes of the user, /proc/PID/mem closed). Returns 0, or -1 when
+ * either could not be set (a warning, not a failure). */
+int secret_protect_process(void);
+
 /* Run COMMAND through /bin/sh -c with stdin from /dev/null (stderr and
  * the terminal stay available so gpg or pass can prompt) and return the
  * first line of its output in *OUT (free with xfree_secret). Returns 0, or

@@ -92,8 +92,10 @@ struct smtp {
 static void buf_add(struct smtp_buf *b, const char *s, size_t n)
 {
 	if (b->len + n + 1 > b->cap) {
+		size_t old = b->cap;
 		b->cap = (b->len + n + 1) * 2;
-		b->p = xrealloc(b->p, b->cap);
+		/* the buffer may hold an AUTH line: leave no copy behind */
+		b->p = xrealloc_wipe(b->p, old, b->cap);
 	}
 	memcpy(b->p + b->len, s, n);
 	b->len += n;
@@ -156,6 +158,7 @@ static void smtp_send_redacted(struct smtp *s, enum smtp_cmd cmd, const char *li
 	smtp_send(s, cmd, 0, line);
 	/* smtp_send logged the line whole: take the secret part back out. */
 	s->log.len -= strlen(line) + 2 - public_len;
+	explicit_bzero(s->log.p + s->log.len, strlen(line) + 2 - public_len);
 	buf_add(&s->log, "<redacted>\r\n", 12);
 }
 
@@ -810,8 +813,8 @@ void smtp_free(struct smtp *s)
 	free(s->greeting);
 	free(s->ehlo_text);
 	free(s->pend);
-	free(s->out.p);
-	free(s->log.p);
+	xfree_wipe(s->out.p, s->out.cap);
+	xfree_wipe(s->log.p, s->log.cap);
 	free(s->from);
 	for (i = 0; i < s->nrcpt; i++) {
 		free(s->rcpt[i]);

@@ -294,7 +294,7 @@ static void test_oauth(void **state)
 	auth_free(a);
 }
 
-static void test_plain_via_gsasl(void **state)
+static void test_plain(void **state)
 {
 	struct auth_creds c = { "alice", "pass word \"q\" \xc3\xa4", "h", "587", NULL };
 	char err[256] = "", *out = NULL, *plain;
@@ -324,7 +324,7 @@ int main(void)
 		cmocka_unit_test(test_scram_hostile_server_first),
 		cmocka_unit_test(test_scram_unsafe_server_first),
 		cmocka_unit_test(test_oauth),
-		cmocka_unit_test(test_plain_via_gsasl),
+		cmocka_unit_test(test_plain),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
