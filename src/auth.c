@@ -12,7 +12,10 @@
 #include "common.h"
 #include "auth.h"
 
-enum auth_kind { K_GSASL, K_SCRAM, K_XOAUTH2, K_OAUTHBEARER };
+enum auth_kind { K_GSASL, K_PLAIN, K_LOGIN, K_SCRAM, K_XOAUTH2, K_OAUTHBEARER };
+
+#define AUTH_SCRAM_ITER_MIN 4096    /* RFC 7677 4 */
+#define AUTH_SCRAM_ITER_MAX 1000000 /* more only burns our CPU for a hostile server */
 
 struct auth {
 	enum auth_kind kind;
@@ -23,6 +26,7 @@ struct auth {
 	size_t cb_len;
 	bool verified;
 	char *server_error;
+	const char *failure_hint; /* set with AUTH_CANCEL */
 	/* libgsasl */
 	Gsasl *ctx;
 	Gsasl_session *sess;
@@ -33,6 +37,7 @@ struct auth {
 	bool plus;
 	bool server_plus;
 	int scram_state;        /* 0 first sent, 1 final sent, 2 done */
+	int login_state;        /* LOGIN: 0 user next, 1 password next, 2 done */
 	char *gs2;              /* "n,,", "y,," or "p=tls-exporter,," */
 	char *fixed_nonce;
 	char *client_first_bare;
@@ -114,9 +119,7 @@ static char *auth_unb64(const char *s, size_t *n)
 
 	if (gsasl_base64_from(s, strlen(s), &out, n) != GSASL_OK)
 		return NULL;
-	out = realloc(out, *n + 1);
-	if (out == NULL)
-		return NULL;
+	out = xrealloc_wipe(out, *n, *n + 1);
 	out[*n] = '\0';
 	return out;
 }
@@ -265,11 +268,23 @@ static enum auth_status auth_scram_final(struct auth *a, const char *server_firs
 	char *i_s = auth_attr_dup(server_first, 'i'), *salt = NULL, *pw = NULL, *cbind_in = NULL;
 	char *cbind = NULL, *without_proof = NULL, *authmsg = NULL, *proof64 = NULL, *final = NULL;
 	size_t saltlen = 0, n, k;
+	char *end = NULL;
 	long iter;
 	int prc;
 	enum auth_status st = AUTH_ERROR;
 	gnutls_datum_t key, sd;
 
+	/* RFC 5802 5.1: a mandatory extension (m=) the client does not know
+	 * MUST fail the authentication. */
+	if (auth_attr(server_first, 'm') != NULL) {
+		snprintf(err, errlen, "SCRAM: the server's first message has the mandatory extension "
+			 "'m=%.*s', which this client does not know (RFC 5802 5.1)",
+			 (int)strcspn(auth_attr(server_first, 'm'), ","), auth_attr(server_first, 'm'));
+		a->failure_hint = "the server's SCRAM needs an extension kurier does not support: "
+				  "choose another mechanism with 'auth'";
+		st = AUTH_CANCEL;
+		goto out;
+	}
 	if (r == NULL || s64 == NULL || i_s == NULL) {
 		snprintf(err, errlen, "SCRAM: the server's first message is malformed");
 		goto out;
@@ -278,10 +293,21 @@ static enum auth_status auth_scram_final(struct auth *a, const char *server_firs
 		snprintf(err, errlen, "SCRAM: the server's nonce does not extend the client's");
 		goto out;
 	}
-	iter = strtol(i_s, NULL, 10);
+	iter = strtol(i_s, &end, 10);
 	/* A huge count would make a hostile server burn our CPU. */
-	if (iter < 1 || iter > 1000000) {
-		snprintf(err, errlen, "SCRAM: iteration count %s is out of range", i_s);
+	if (end == i_s || *end != '\0' || iter < 1 || iter > AUTH_SCRAM_ITER_MAX) {
+		snprintf(err, errlen, "SCRAM: iteration count %.40s is out of range", i_s);
+		goto out;
+	}
+	/* RFC 7677 4: at least 4096. With fewer, whoever reads the exchange
+	 * can guess the password offline cheaply; send no proof at all. */
+	if (iter < AUTH_SCRAM_ITER_MIN) {
+		snprintf(err, errlen, "SCRAM: the server asks for only %ld iteration%s (RFC 7677 wants at "
+			 "least %d); refusing to send a proof that cheap to attack", iter,
+			 iter == 1 ? "" : "s", AUTH_SCRAM_ITER_MIN);
+		a->failure_hint = "the server's SCRAM is set up too weakly to use: ask its operator to "
+				  "raise the iteration count, or choose another mechanism with 'auth'";
+		st = AUTH_CANCEL;
 		goto out;
 	}
 	if ((salt = auth_unb64(s64, &saltlen)) == NULL || saltlen == 0) {
@@ -346,8 +372,9 @@ out:
 	free(cbind);
 	free(without_proof);
 	free(authmsg);
-	free(proof64);
-	free(final);
+	/* the proof opens this account for this salt and count */
+	xfree_secret(proof64);
+	xfree_secret(final);
 	return st;
 }
 
@@ -377,6 +404,43 @@ out:
 	free(v);
 	free(sig);
 	return st;
+}
+
+/* ---- PLAIN (RFC 4616) and LOGIN ---------------------------------------- */
+
+/* Done here, not in libgsasl, which frees its copies of the password
+ * (the property, PLAIN's message before base64) without wiping them. */
+static int auth_plain_initial(struct auth *a, char **out)
+{
+	size_t nu = strlen(a->user), ns = strlen(a->secret), n = nu + ns + 2;
+	char *msg = xmalloc(n);
+
+	/* no authorization identity: NUL authcid NUL passwd */
+	msg[0] = '\0';
+	memcpy(msg + 1, a->user, nu);
+	msg[1 + nu] = '\0';
+	memcpy(msg + 2 + nu, a->secret, ns);
+	*out = auth_b64(msg, n);
+	xfree_wipe(msg, n);
+	return *out != NULL ? 0 : -1;
+}
+
+/* LOGIN (draft-murchison-sasl-login): the user name, then the password,
+ * whatever the server's prompts say. */
+static enum auth_status auth_login_step(struct auth *a, char **out, char *err, size_t errlen)
+{
+	if (a->login_state >= 2) {
+		snprintf(err, errlen, "LOGIN: the server asks for more than user name and password");
+		return AUTH_ERROR;
+	}
+	*out = auth_b64(a->login_state == 0 ? a->user : a->secret,
+			strlen(a->login_state == 0 ? a->user : a->secret));
+	a->login_state++;
+	if (*out == NULL) {
+		snprintf(err, errlen, "LOGIN: base64 failed");
+		return AUTH_ERROR;
+	}
+	return AUTH_MORE;
 }
 
 /* ---- OAuth 2 ------------------------------------------------------------ */
@@ -457,6 +521,12 @@ struct auth *auth_new(const char *mech, const struct auth_creds *c, const struct
 		}
 		return a;
 	}
+	/* PLAIN and LOGIN cannot prove the server; TLS does that. */
+	if (strcasecmp(mech, "PLAIN") == 0 || strcasecmp(mech, "LOGIN") == 0) {
+		a->kind = strcasecmp(mech, "PLAIN") == 0 ? K_PLAIN : K_LOGIN;
+		a->verified = true;
+		return a;
+	}
 	/* OAuth 2 mechanisms cannot prove the server; TLS does that. */
 	if (strcasecmp(mech, "XOAUTH2") == 0) {
 		a->kind = K_XOAUTH2;
@@ -485,10 +555,13 @@ int auth_initial(struct auth *a, char **out, char *err, size_t errlen)
 	case K_XOAUTH2:
 	case K_OAUTHBEARER:
 		return auth_oauth_initial(a, out);
+	case K_PLAIN:
+		return auth_plain_initial(a, out);
+	case K_LOGIN:
+		return 0; /* the server prompts first */
 	case K_GSASL:
 		/* Client-first mechanisms answer an empty challenge at once. */
-		if (strcasecmp(a->mech, "PLAIN") == 0 || strcasecmp(a->mech, "EXTERNAL") == 0 ||
-		    strcasecmp(a->mech, "GSSAPI") == 0)
+		if (strcasecmp(a->mech, "EXTERNAL") == 0 || strcasecmp(a->mech, "GSSAPI") == 0)
 			return auth_gsasl_step(a, "", out, err, errlen) == AUTH_ERROR ? -1 : 0;
 		return 0;
 	}
@@ -501,6 +574,11 @@ enum auth_status auth_step(struct auth *a, const char *challenge, char **out, ch
 	switch (a->kind) {
 	case K_GSASL:
 		return auth_gsasl_step(a, challenge, out, err, errlen);
+	case K_PLAIN:
+		snprintf(err, errlen, "PLAIN: the server sent a challenge after the credentials");
+		return AUTH_ERROR;
+	case K_LOGIN:
+		return auth_login_step(a, out, err, errlen);
 	case K_XOAUTH2:
 	case K_OAUTHBEARER:
 		return auth_oauth_error(a, challenge, out);
@@ -532,6 +610,11 @@ bool auth_verified(const struct auth *a)
 const char *auth_server_error(const struct auth *a)
 {
 	return a->server_error;
+}
+
+const char *auth_failure_hint(const struct auth *a)
+{
+	return a->failure_hint;
 }
 
 const char *auth_refusal_hint(const char *mech)

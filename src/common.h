@@ -18,6 +18,21 @@ char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 /* Free a string that held a secret after wiping it; NULL is fine. */
 void xfree_secret(char *s);
+/* Free N bytes at P after wiping them all (a buffer, not a string). */
+void xfree_wipe(void *p, size_t n);
+/* xrealloc for a buffer that may hold a secret: a new block of N bytes
+ * gets the first min(OLD, N) bytes, and the OLD bytes at P are wiped
+ * before they are freed, so no copy stays behind where realloc moved. */
+void *xrealloc_wipe(void *p, size_t old, size_t n);
+
+struct stat;
+/* Open PATH for reading as every small file kurier reads must be opened:
+ * without blocking (O_NONBLOCK: a FIFO or a terminal must not hang us),
+ * and then only a regular file of at most MAX bytes. 0 with *FD (close it)
+ * and *ST; -2 when PATH does not exist (ERR says so too); -1 with ERR
+ * ("PATH: not a regular file", ...). Defined in fileio.c. */
+int open_regular_file(const char *path, size_t max, int *fd, struct stat *st, char *err,
+		      size_t errlen);
 
 /* Read SIZE bytes (the file's size from fstat) from FD into a new
  * NUL-terminated buffer. 0, or -1 with errno on a read error or a file

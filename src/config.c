@@ -16,6 +16,7 @@
 
 #define CFG_VALUE_BYTES_MAX (16u * 1024 * 1024) /* all stored values together */
 #define CFG_SHOW_MAX 64                          /* bytes of a bad value quoted back */
+#define CFG_TIMEOUT_MAX 86400                    /* seconds: one day; the deadline arithmetic stays in range */
 
 /* How a keyword's value is checked and normalised. */
 enum cfg_type {
@@ -23,7 +24,7 @@ enum cfg_type {
 	CFG_T_REQUIRED,    /* anything but empty */
 	CFG_T_BOOL,        /* on | off | "" (= on) */
 	CFG_T_PORT,        /* 1..65535 */
-	CFG_T_TIMEOUT,     /* off | 1..INT_MAX */
+	CFG_T_TIMEOUT,     /* off | 1..CFG_TIMEOUT_MAX */
 	CFG_T_BITS,        /* 1..INT_MAX | "" */
 	CFG_T_AUTO_ON_OFF, /* auto | on | off | "" (= on) */
 	CFG_T_AUTH,        /* on | off | "" (= on) | mechanism */
@@ -500,6 +501,9 @@ static int cfg_check(struct cfg_state *st, enum cfg_key k, const char *name, con
 		if (cfg_number(v, INT_MAX, &num) != 0)
 			return cfg_fail(st, "%s: expected off or a positive number of seconds, not '%s'",
 					name, cfg_show(show, sizeof show, v));
+		if (num > CFG_TIMEOUT_MAX)
+			return cfg_fail(st, "%s must be at most %d seconds (one day), not '%s'", name,
+					CFG_TIMEOUT_MAX, cfg_show(show, sizeof show, v));
 		snprintf(norm, CFG_LINE_MAX + 1, "%ld", num);
 		return 0;
 	case CFG_T_BITS:

@@ -1,6 +1,6 @@
 /* diag.c: the only place that writes human-readable output to stderr and
- * the transcript file. It prints what it is given; it never sees secrets
- * because the engine hands it redacted lines. */
+ * the transcript file. The engine hands it redacted client lines; of the
+ * server's lines it hides the SASL challenges itself. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -69,6 +69,26 @@ static void diag_put(const struct diag *d, const char *line)
 		fprintf(d->transcript, "%s\n", line);
 }
 
+/* Where the server's last chunk ended: inside a line, and whether that
+ * line is being redacted. Reads split lines anywhere, so a SASL challenge
+ * may arrive in pieces; one process has one server conversation. */
+static struct {
+	bool mid_line;
+	bool redacting;
+} diag_server;
+
+/* Whether a server line starting with S[0..N) is a SASL challenge (RFC
+ * 4954 334): its text is the mechanism's data. SCRAM's server-first and
+ * server-final messages with the client's first allow an offline guess of
+ * the password, so no challenge is shown. An incomplete start that could
+ * still become "334" counts as one. */
+static bool diag_sasl_line(const char *s, size_t n, bool complete)
+{
+	if (n < 3)
+		return !complete && memcmp(s, "334", n) == 0;
+	return memcmp(s, "334", 3) == 0 && (n == 3 || s[3] == ' ' || s[3] == '-');
+}
+
 void diag_trace(const struct diag *d, char dir, const char *buf, size_t len)
 {
 	char stamp[32];
@@ -81,12 +101,22 @@ void diag_trace(const struct diag *d, char dir, const char *buf, size_t len)
 		const char *nl = memchr(buf + i, '\n', len - i);
 		size_t n = nl != NULL ? (size_t)(nl - (buf + i)) : len - i;
 		size_t show = n > 0 && buf[i + n - 1] == '\r' ? n - 1 : n;
+		size_t keep = show;
+		bool redact = false, cont = false;
 		char line[1100];
 		size_t k, o;
 
+		if (dir == 'S') {
+			cont = diag_server.mid_line;
+			redact = cont ? diag_server.redacting : diag_sasl_line(buf + i, show, nl != NULL);
+			diag_server.mid_line = nl == NULL;
+			diag_server.redacting = redact && nl == NULL;
+			if (redact)
+				keep = cont || show < 3 ? 0 : show < 4 ? show : 4; /* "334 " stays */
+		}
 		/* Control characters from a hostile server are shown, not obeyed. */
 		o = (size_t)snprintf(line, sizeof line, "%s %s ", stamp, dir == 'C' ? "-->" : "<--");
-		for (k = 0; k < show && o + 5 < sizeof line; k++) {
+		for (k = 0; k < keep && o + 5 < sizeof line; k++) {
 			unsigned char c = (unsigned char)buf[i + k];
 			if (c < 0x20 || c == 0x7f)
 				o += (size_t)snprintf(line + o, sizeof line - o, "\\x%02x", c);
@@ -94,6 +124,9 @@ void diag_trace(const struct diag *d, char dir, const char *buf, size_t len)
 				line[o++] = (char)c;
 		}
 		line[o] = '\0';
+		if (show > keep)
+			snprintf(line + o, sizeof line - o, "<redacted: %zu %sbytes>", show - keep,
+				 cont ? "more " : "");
 		diag_put(d, line);
 		i += n + (nl != NULL ? 1 : 0);
 	}

@@ -20,7 +20,10 @@ void diag_note(const struct diag *d, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* Transcript of LEN bytes in direction DIR ('C' client, 'S' server): one
- * timestamped line per protocol line. The caller passes redacted text. */
+ * timestamped line per protocol line. Client text comes redacted by the
+ * caller; of the server's, each 334 line (a SASL challenge, RFC 4954) is
+ * shown as "334 <redacted: N bytes>", also when it arrives in pieces:
+ * SCRAM's server messages would allow an offline password guess. */
 void diag_trace(const struct diag *d, char dir, const char *buf, size_t len);
 /* A free-form transcript line (e.g. "[message body: 1234 bytes]"). */
 void diag_trace_note(const struct diag *d, const char *fmt, ...)

@@ -1,10 +1,46 @@
-/* fileio.c: reading small whole files (aliases, netrc) from an open fd;
- * no parsing and no policy here. */
+/* fileio.c: opening and reading small whole files (aliases, netrc); no
+ * parsing and no policy here. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common.h"
+
+int open_regular_file(const char *path, size_t max, int *fd, struct stat *st, char *err,
+		      size_t errlen)
+{
+	int f = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK), r = -1;
+
+	*fd = -1;
+	if (f < 0) {
+		r = errno == ENOENT || errno == ENOTDIR ? -2 : -1;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return r;
+	}
+	if (fstat(f, st) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		goto out;
+	}
+	if ((uintmax_t)st->st_size > (uintmax_t)max) {
+		snprintf(err, errlen, "%s: file too large (more than %zu bytes)", path, max);
+		goto out;
+	}
+	*fd = f;
+	f = -1;
+	r = 0;
+out:
+	if (f >= 0)
+		close(f);
+	return r;
+}
 
 int read_whole_fd(int fd, size_t size, char **buf, size_t *len)
 {

@@ -850,6 +850,9 @@ int main(int argc, char **argv)
 	size_t i;
 	bool have_cf = false;
 
+	/* before any config or secret is read: nothing of it in a core dump */
+	if (secret_protect_process() != 0)
+		diag_warn("cannot turn off core dumps: %s", strerror(errno));
 	memset(&cf, 0, sizeof cf);
 	memset(&ts, 0, sizeof ts);
 	spool_init(&sp);

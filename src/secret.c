@@ -1,11 +1,14 @@
-/* secret.c: fetches secrets from commands; every buffer that held one is
- * wiped before it is freed. */
+/* secret.c: fetches secrets from commands, ~/.netrc and the terminal, and
+ * keeps the process from dumping them; every buffer that held one is wiped
+ * before it is freed. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -15,6 +18,19 @@
 #include "secret.h"
 
 #define SECRET_MAX 65536 /* OAuth tokens can be long; more is an error */
+#define SECRET_NETRC_MAX 1048576
+
+int secret_protect_process(void)
+{
+	struct rlimit none = { 0, 0 };
+	int r = 0;
+
+	if (setrlimit(RLIMIT_CORE, &none) != 0)
+		r = -1;
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		r = -1;
+	return r;
+}
 
 int secret_eval(const char *command, char **out, char *err, size_t errlen)
 {
@@ -98,19 +114,43 @@ out:
 }
 
 /* Next netrc token from *P (white space separated; quotes are not part of
- * the format). Returns its length, 0 at the end. */
+ * the format). A '#' where a token would start opens a comment to the end
+ * of the line, as in the other netrc readers: a commented-out entry must
+ * never supply a password. Returns its length, 0 at the end. */
 static size_t secret_token(const char **p, const char **tok)
 {
 	const char *s = *p;
 	size_t n = 0;
 
-	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
-		s++;
+	for (;;) {
+		while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+			s++;
+		if (*s != '#')
+			break;
+		while (*s != '\0' && *s != '\n')
+			s++;
+	}
 	*tok = s;
 	while (s[n] != '\0' && s[n] != ' ' && s[n] != '\t' && s[n] != '\n' && s[n] != '\r')
 		n++;
 	*p = s + n;
 	return n;
+}
+
+/* A macro (its name, then lines) runs to the next empty line, CRLF or
+ * not; its text is never read as tokens. Returns where the entry after it
+ * starts. */
+static const char *secret_skip_macro(const char *p)
+{
+	const char *nl = strchr(p, '\n');
+
+	while (nl != NULL) {
+		const char *l = nl + 1;
+		if (*l == '\n' || (*l == '\r' && l[1] == '\n'))
+			return l;
+		nl = strchr(l, '\n');
+	}
+	return p + strlen(p);
 }
 
 static bool secret_tok_is(const char *t, size_t n, const char *w)
@@ -121,7 +161,7 @@ static bool secret_tok_is(const char *t, size_t n, const char *w)
 int secret_netrc(const char *path, const char *host, const char *user, char **out,
 		 char *err, size_t errlen)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 1;
+	int fd = -1, rc;
 	struct stat st;
 	char *buf = NULL;
 	const char *p, *t;
@@ -130,10 +170,13 @@ int secret_netrc(const char *path, const char *host, const char *user, char **ou
 	char *pass = NULL;
 
 	*out = NULL;
-	if (fd < 0)
-		return 1;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > 1048576)
+	/* A FIFO or a device in its place fails rather than blocks. */
+	rc = open_regular_file(path, SECRET_NETRC_MAX, &fd, &st, err, errlen);
+	if (rc == -2)
+		return 1; /* no ~/.netrc */
+	if (rc != 0)
 		goto out;
+	rc = 1;
 	if (st.st_mode & 077) {
 		snprintf(err, errlen, "%s: readable by group or others; run 'chmod 600 %s'", path, path);
 		rc = -1;
@@ -167,9 +210,7 @@ int secret_netrc(const char *path, const char *host, const char *user, char **ou
 			xfree_secret(pass);
 			pass = xstrndup(t, n);
 		} else if (secret_tok_is(t, n, "macdef")) {
-			/* a macro runs to the next empty line */
-			const char *e = strstr(p, "\n\n");
-			p = e != NULL ? e : p + strlen(p);
+			p = secret_skip_macro(p);
 		}
 	}
 	if (in_entry && host_ok && user_ok && pass != NULL) {
@@ -183,7 +224,8 @@ out:
 		explicit_bzero(buf, len);
 		free(buf);
 	}
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	return rc;
 }
 

@@ -6,6 +6,12 @@
 
 #include "common.h"
 
+/* Before any secret is read: no core dump of this process (RLIMIT_CORE 0)
+ * and not dumpable (PR_SET_DUMPABLE 0: no core, no ptrace attach by other
+ * processes of the user, /proc/PID/mem closed). Returns 0, or -1 when
+ * either could not be set (a warning, not a failure). */
+int secret_protect_process(void);
+
 /* Run COMMAND through /bin/sh -c with stdin from /dev/null (stderr and
  * the terminal stay available so gpg or pass can prompt) and return the
  * first line of its output in *OUT (free with xfree_secret). Returns 0, or
@@ -13,9 +19,10 @@
 int secret_eval(const char *command, char **out, char *err, size_t errlen);
 
 /* The password for USER at HOST from the netrc file PATH ("machine HOST
- * login USER password P", or a "default" entry). 0 and *OUT, 1 when the
- * file has no such entry or does not exist, -1 with ERR on a file that
- * others may read. */
+ * login USER password P", or a "default" entry; '#' comments). 0 and *OUT,
+ * 1 when the file has no such entry or does not exist, -1 with ERR on a
+ * file that others may read or that is not a regular file of at most 1 MiB
+ * (a FIFO is refused, never waited on). */
 int secret_netrc(const char *path, const char *host, const char *user, char **out,
 		 char *err, size_t errlen);
 

@@ -443,6 +443,10 @@ static void session_auth_step(struct session *s)
 	char err[KURIER_ERRLEN], *out = NULL;
 	enum auth_status st = auth_step(s->auth, smtp_auth_challenge(s->smtp), &out, err, sizeof err);
 
+	if (st == AUTH_CANCEL) {
+		smtp_auth_cancel(s->smtp, OUTCOME_NOPERM, err);
+		return;
+	}
 	if (st == AUTH_ERROR) {
 		smtp_auth_fail(s->smtp, OUTCOME_NOPERM, err);
 		return;
@@ -460,6 +464,8 @@ static const char *session_auth_hint(const struct session *s, const struct smtp_
 		return "the provider wants an app password: create one in the account's security settings and use it as the password";
 	if (r->outcome == OUTCOME_TEMPFAIL)
 		return "try again later";
+	if (s->auth != NULL && auth_failure_hint(s->auth) != NULL)
+		return auth_failure_hint(s->auth);
 	return auth_refusal_hint(s->auth_mech);
 }
 

@@ -66,6 +66,7 @@ struct smtp {
 	char *auth_challenge;          /* base64 text of the 334 being answered */
 	bool auth_pipelined;           /* the MAIL group rides behind an unanswered AUTH */
 	bool auth_refused;             /* ...and that AUTH was refused */
+	bool auth_cancelled;           /* "*" sent: the reply to it only ends the exchange */
 	bool serverinfo;
 	bool tls_active;
 	bool pipelining;               /* PIPELINING offered and used */
@@ -108,8 +109,10 @@ struct smtp {
 static void buf_add(struct smtp_buf *b, const char *s, size_t n)
 {
 	if (b->len + n + 1 > b->cap) {
+		size_t old = b->cap;
 		b->cap = (b->len + n + 1) * 2;
-		b->p = xrealloc(b->p, b->cap);
+		/* the buffer may hold an AUTH line: leave no copy behind */
+		b->p = xrealloc_wipe(b->p, old, b->cap);
 	}
 	memcpy(b->p + b->len, s, n);
 	b->len += n;
@@ -186,6 +189,7 @@ static void smtp_send_redacted(struct smtp *s, enum smtp_cmd cmd, const char *li
 	smtp_send(s, cmd, 0, line);
 	/* smtp_send logged the line whole: take the secret part back out. */
 	s->log.len -= strlen(line) + 2 - public_len;
+	explicit_bzero(s->log.p + s->log.len, strlen(line) + 2 - public_len);
 	buf_add(&s->log, "<redacted>\r\n", 12);
 }
 
@@ -620,6 +624,19 @@ void smtp_auth_fail(struct smtp *s, enum outcome o, const char *text)
 	smtp_set_phase(s, PH_ABORT);
 }
 
+void smtp_auth_cancel(struct smtp *s, enum outcome o, const char *text)
+{
+	if (s->phase != PH_AUTH || s->auth_challenge == NULL) {
+		smtp_auth_fail(s, o, text);
+		return;
+	}
+	smtp_record(s, o, STEP_AUTH, smtp_cmd_text(s, CMD_AUTH, 0), NULL, text);
+	free(s->auth_challenge);
+	s->auth_challenge = NULL;
+	s->auth_cancelled = true;
+	smtp_send(s, CMD_AUTH_STEP, 0, "*");
+}
+
 /* The reply to an AUTH that the MAIL group followed in the same write. */
 static void on_auth_pipelined(struct smtp *s, const struct reply *r)
 {
@@ -643,6 +660,11 @@ static void on_auth(struct smtp *s, const struct reply *r)
 {
 	if (s->auth_pipelined) {
 		on_auth_pipelined(s, r);
+		return;
+	}
+	if (s->auth_cancelled) {
+		/* the 501 to our "*": the failure is already recorded */
+		smtp_cancel(s);
 		return;
 	}
 	if (r->code == 334) {
@@ -936,10 +958,10 @@ void smtp_free(struct smtp *s)
 	free(s->ehlo_text);
 	free(s->pend);
 	smtp_drop_output(s);
-	free(s->out.p);
-	free(s->log.p);
-	free(s->wire.p);
-	free(s->wlog.p);
+	xfree_wipe(s->out.p, s->out.cap);
+	xfree_wipe(s->log.p, s->log.cap);
+	xfree_wipe(s->wire.p, s->wire.cap);
+	xfree_wipe(s->wlog.p, s->wlog.cap);
 	free(s->rstate);
 	free(s->txn);
 	reply_free(&s->deferral);

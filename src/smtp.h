@@ -128,6 +128,10 @@ const char *smtp_auth_challenge(const struct smtp *s);
 void smtp_auth_respond(struct smtp *s, const char *response_b64, bool verified);
 /* The client refused to go on (e.g. a wrong SCRAM server signature). */
 void smtp_auth_fail(struct smtp *s, enum outcome o, const char *text);
+/* The client refuses to go on with a server that may be honest but is set
+ * up unsafely (a SCRAM iteration count below 4096): TEXT is the failure,
+ * "*" cancels the exchange (RFC 4954 4), and after the server's 501, QUIT. */
+void smtp_auth_cancel(struct smtp *s, enum outcome o, const char *text);
 
 /* The transport now runs TLS. */
 void smtp_tls_started(struct smtp *s);

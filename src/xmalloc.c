@@ -56,3 +56,22 @@ void xfree_secret(char *s)
 	explicit_bzero(s, strlen(s));
 	free(s);
 }
+
+void xfree_wipe(void *p, size_t n)
+{
+	if (p == NULL)
+		return;
+	explicit_bzero(p, n);
+	free(p);
+}
+
+void *xrealloc_wipe(void *p, size_t old, size_t n)
+{
+	void *q = xmalloc(n);
+
+	if (p != NULL) {
+		memcpy(q, p, old < n ? old : n);
+		xfree_wipe(p, old);
+	}
+	return q;
+}

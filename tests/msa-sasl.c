@@ -132,6 +132,7 @@ struct msa_sasl {
 	char *password_prep; /* SASLprep(password), or a copy; NULL without a password */
 	char *list_plain;    /* advertised without TLS */
 	char *list_tls;      /* advertised with TLS */
+	const char *scram_iter, *scram_mext; /* see struct msa_sasl_conf */
 };
 
 static int sasl_callback(Gsasl *ctx, Gsasl_session *gs, Gsasl_property prop);
@@ -201,6 +202,8 @@ struct msa_sasl *msa_sasl_new(const struct msa_sasl_conf *c)
 	sa->user = c->user;
 	sa->password = c->password;
 	sa->token = c->token;
+	sa->scram_iter = c->scram_iter;
+	sa->scram_mext = c->scram_mext;
 	sa->user_prep = sasl_prep(c->user);
 	if (c->password)
 		sa->password_prep = sasl_prep(c->password);
@@ -254,6 +257,7 @@ struct msa_sasl_exch {
 	enum phase ph;
 	bool bad_signature; /* auth-bad-signature: spoil the SCRAM server signature */
 	bool spoiled;       /* ... and it was sent */
+	bool mext_sent;     /* --auth-scram-extension was put in the server-first message */
 	bool give_cb;       /* hand binding data to libgsasl: -PLUS, or -PLUS offered */
 	bool client_cert;   /* the TLS session carries a verified client certificate */
 	char *exporter_b64, *unique_b64;      /* the TLS session's binding data */
@@ -458,8 +462,12 @@ static int sasl_callback(Gsasl *ctx, Gsasl_session *gs, Gsasl_property prop)
 		if (ex->give_cb && ex->unique_b64)
 			return gsasl_property_set(gs, prop, ex->unique_b64);
 		return GSASL_NO_CALLBACK;
+	case GSASL_SCRAM_ITER:
+		if (sa->scram_iter)
+			return gsasl_property_set(gs, prop, sa->scram_iter);
+		return GSASL_NO_CALLBACK;
 	default:
-		/* GSASL_SCRAM_ITER, GSASL_SCRAM_SALT, ...: libgsasl's defaults. */
+		/* GSASL_SCRAM_SALT, ...: libgsasl's defaults. */
 		return GSASL_NO_CALLBACK;
 	}
 }
@@ -602,7 +610,18 @@ static void gsasl_round(struct msa_sasl_exch *ex, const char *in, size_t inlen,
 		return;
 	}
 	rc = gsasl_step(ex->gs, in, inlen, &out, &outlen);
-	if (rc == GSASL_NEEDS_MORE) {
+	if (rc == GSASL_NEEDS_MORE && ex->m->scram && ex->sa->scram_mext && !ex->mext_sent && out) {
+		/* RFC 5802 5.1: a reserved-mext first; the client must fail. */
+		struct buf b = { 0 };
+		buf_adds(&b, ex->sa->scram_mext);
+		buf_adds(&b, ",");
+		buf_add(&b, out, outlen);
+		note(ex, "SASL: a mandatory extension '%s' goes first in the server-first message",
+		     ex->sa->scram_mext);
+		challenge(ex, st, b.data, b.len);
+		ex->mext_sent = true;
+		free(b.data);
+	} else if (rc == GSASL_NEEDS_MORE) {
 		challenge(ex, st, out ? out : "", out ? outlen : 0);
 	} else if (rc == GSASL_OK) {
 		const char *authzid = ex->m->scram ? gsasl_property_fast(ex->gs, GSASL_AUTHZID) : NULL;

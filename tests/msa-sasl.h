@@ -19,6 +19,9 @@ struct msa_sasl_conf {
 	const char *password; /* --auth-password, or NULL: no password is valid */
 	const char *token;    /* --auth-token, or NULL: no bearer token is valid */
 	const char *mechs;    /* --auth-mechs, or NULL for the default list */
+	const char *scram_iter; /* --auth-scram-iterations: SCRAM's count, or NULL for libgsasl's 4096 */
+	const char *scram_mext; /* --auth-scram-extension: a mandatory "m=..." put first in the
+				 * server-first message, or NULL */
 };
 
 struct msa_sasl;      /* the configuration and the libgsasl context */

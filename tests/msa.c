@@ -1755,7 +1755,7 @@ static void msa_usage(FILE *f)
 	      "           [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM] [--tls-priorities P]\n"
 	      "            [--implicit-tls]]\n"
 	      "           [--auth-user U (--auth-password P | --auth-token T)... [--auth-mechs LIST]]\n"
-	      "           [--auth-required]\n",
+	      "           [--auth-required] [--auth-scram-iterations N] [--auth-scram-extension M]\n",
 	      f);
 }
 
@@ -1777,13 +1777,15 @@ int main(int argc, char **argv)
 		{ "auth-token", required_argument, NULL, 'T' },
 		{ "auth-mechs", required_argument, NULL, 'M' },
 		{ "auth-required", no_argument, NULL, 'R' },
+		{ "auth-scram-iterations", required_argument, NULL, 'I' },
+		{ "auth-scram-extension", required_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct msa m = { .listen_addr = "127.0.0.1", .sessions = 1, .listen_fd = -1 };
 	double lifetime = 30;
 	struct msa_tls_conf tc = { NULL, NULL, NULL, NULL };
-	struct msa_sasl_conf ac = { NULL, NULL, NULL, NULL };
+	struct msa_sasl_conf ac = { NULL, NULL, NULL, NULL, NULL, NULL };
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -1818,6 +1820,8 @@ int main(int argc, char **argv)
 		case 'T': ac.token = optarg; break;
 		case 'M': ac.mechs = optarg; break;
 		case 'R': m.auth_required = true; break;
+		case 'I': ac.scram_iter = optarg; break;
+		case 'E': ac.scram_mext = optarg; break;
 		case 'h': msa_usage(stdout); return 0;
 		default: msa_usage(stderr); return 2;
 		}

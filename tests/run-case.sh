@@ -78,7 +78,8 @@ if ! has no-server; then
 	fi
 	authopts=()
 	if has auth; then
-		# "user U", "password P", "token T", "mechs LIST", "required": MSA SASL options
+		# "user U", "password P", "token T", "mechs LIST", "required",
+		# "scram-iterations N", "scram-extension M": MSA SASL options
 		while IFS= read -r line; do
 			key=${line%% *}
 			val=${line#* }
@@ -88,6 +89,8 @@ if ! has no-server; then
 			token) authopts+=(--auth-token "$(printf '%s' "$val" | subst_text)") ;;
 			mechs) authopts+=(--auth-mechs "$val") ;;
 			required) authopts+=(--auth-required) ;;
+			scram-iterations) authopts+=(--auth-scram-iterations "$val") ;;
+			scram-extension) authopts+=(--auth-scram-extension "$val") ;;
 			esac
 		done <"$tmp/sec/auth"
 	fi
@@ -269,6 +272,18 @@ if has secrets; then
 			done
 		done
 	done < <(subst secrets | subst_text)
+	# Nor the server's SCRAM messages (server-first r=,s=,i=; server-final
+	# v=), decoded or base64: with the client's first they allow an offline
+	# guess of the password.
+	while IFS= read -r msg; do
+		for form in "$msg" "$(printf '%s' "$msg" | base64 -w0)"; do
+			for f in "$tmp/stderr" "$tmp/stdout" "$tmp/transcript" "$tmp/log"; do
+				if [ -f "$f" ] && grep -qF -- "$form" "$f"; then
+					echo "FAIL: a SCRAM server message ($form) appears in $(basename "$f")"; fail=1
+				fi
+			done
+		done
+	done < <(cat "$tmp/msa"/*.transcript 2>/dev/null | sed -n 's/^-- SASL S: [0-9]* bytes: \([mrv]=.*\)$/\1/p')
 	[ $fail -eq 0 ] && echo "ok: no secret in stderr, stdout, the -X transcript or the log"
 fi
 if [ $fail -ne 0 ]; then

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -76,6 +77,66 @@ static void test_expand(void **state)
 	}
 }
 
+/* N aliases a0..a(N-1), each listing the next one twice (and itself when
+ * SELF): 2^N paths through the file. The last one lists LEAF. */
+static char *doubling_file(int n, bool self, const char *leaf)
+{
+	size_t cap = (size_t)n * 64 + 64, o = 0;
+	char *f = malloc(cap);
+	int i;
+
+	assert_non_null(f);
+	for (i = 0; i < n - 1; i++) {
+		if (self)
+			o += (size_t)snprintf(f + o, cap - o, "a%d: a%d, a%d, a%d\n", i, i, i + 1, i + 1);
+		else
+			o += (size_t)snprintf(f + o, cap - o, "a%d: a%d, a%d\n", i, i + 1, i + 1);
+	}
+	o += (size_t)snprintf(f + o, cap - o, "a%d: %s\n", n - 1, leaf);
+	return f;
+}
+
+/* Expanding "a0" of TEXT must end with an error containing WANT_ERR. */
+static void expect_expand_error(const char *text, const char *want_err)
+{
+	char err[256] = "";
+	struct aliases *a = aliases_parse("t", text, strlen(text), err, sizeof err);
+	struct addr_list in = { 0 }, out = { 0 };
+
+	assert_non_null(a);
+	addr_list_add(&in, "a0");
+	assert_int_equal(aliases_expand(a, &in, &out, err, sizeof err), -1);
+	if (strstr(err, want_err) == NULL)
+		fail_msg("error '%s' does not say '%s'", err, want_err);
+	addr_list_free(&in);
+	addr_list_free(&out);
+	aliases_free(a);
+}
+
+/* The work is bounded, not only the results: a file where each alias lists
+ * the next one twice takes 2^N steps to walk even when it yields nothing
+ * (a 400-byte file exhausted memory when the aliases also listed
+ * themselves, which bypassed the result cap). */
+static void test_expand_bounded(void **state)
+{
+	char *f;
+	(void)state;
+
+	/* each level lists itself (kept as a mailbox) and the next twice */
+	f = doubling_file(20, true, "a19, last@example.org");
+	expect_expand_error(f, "more than 10000 recipients");
+	free(f);
+	/* no result at all, only work: the leaf is an empty group */
+	f = doubling_file(24, false, "nobody:;");
+	expect_expand_error(f, "more than 100000 steps");
+	free(f);
+	/* the 406-byte file of the report: 2^40 self entries */
+	f = doubling_file(40, true, "x@example.org");
+	assert_true(strlen(f) < 1000);
+	expect_expand_error(f, "more than 10000 recipients");
+	free(f);
+}
+
 static void test_parse_errors(void **state)
 {
 	char err[256] = "";
@@ -93,6 +154,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_expand),
+		cmocka_unit_test(test_expand_bounded),
 		cmocka_unit_test(test_parse_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -212,6 +212,51 @@ static void test_scram_hostile_server_first(void **state)
 	}
 }
 
+/* Servers that may be honest but are unsafe to answer: the exchange is
+ * cancelled (the driver sends "*") and no proof is computed or sent. */
+static void test_scram_unsafe_server_first(void **state)
+{
+	static const struct {
+		const char *server_first;
+		enum auth_status want;
+		const char *err; /* a part of the message */
+	} rows[] = {
+		{ "r=NONCEx,s=QSXCR+Q6sek8bf92,i=1", AUTH_CANCEL,
+		  "the server asks for only 1 iteration (RFC 7677 wants at least 4096)" },
+		{ "r=NONCEx,s=QSXCR+Q6sek8bf92,i=4095", AUTH_CANCEL, "only 4095 iterations" },
+		{ "m=x-ext,r=NONCEx,s=QSXCR+Q6sek8bf92,i=4096", AUTH_CANCEL,
+		  "mandatory extension 'm=x-ext'" },
+		{ "r=NONCEx,s=QSXCR+Q6sek8bf92,i=4096,m=later", AUTH_CANCEL, "'m=later'" },
+		{ "r=NONCEx,s=QSXCR+Q6sek8bf92,i=4096x", AUTH_ERROR, "iteration count 4096x is out of range" },
+		{ "r=NONCEx,s=QSXCR+Q6sek8bf92,i=4096", AUTH_MORE, "" },
+	};
+	size_t i;
+	(void)state;
+
+	for (i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		struct auth_creds c = { "u", "p", "h", "587", "NONCE" };
+		char err[256] = "", *out = NULL, *ch = b64(rows[i].server_first);
+		struct auth *a = auth_new("SCRAM-SHA-1", &c, NULL, err, sizeof err);
+		enum auth_status st;
+
+		assert_int_equal(auth_initial(a, &out, err, sizeof err), 0);
+		free(out);
+		out = NULL;
+		st = auth_step(a, ch, &out, err, sizeof err);
+		if (st != rows[i].want || strstr(err, rows[i].err) == NULL)
+			fail_msg("row %zu: status %d, err '%s'", i, (int)st, err);
+		if (st == AUTH_CANCEL) {
+			assert_null(out); /* no proof */
+			assert_non_null(auth_failure_hint(a));
+		} else {
+			assert_null(auth_failure_hint(a));
+		}
+		free(out);
+		free(ch);
+		auth_free(a);
+	}
+}
+
 static void test_oauth(void **state)
 {
 	struct auth_creds c = { "alice@example.org", "tok3n", "smtp.example.org", "587", NULL };
@@ -249,7 +294,7 @@ static void test_oauth(void **state)
 	auth_free(a);
 }
 
-static void test_plain_via_gsasl(void **state)
+static void test_plain(void **state)
 {
 	struct auth_creds c = { "alice", "pass word \"q\" \xc3\xa4", "h", "587", NULL };
 	char err[256] = "", *out = NULL, *plain;
@@ -277,8 +322,9 @@ int main(void)
 		cmocka_unit_test(test_scram_wrong_signature),
 		cmocka_unit_test(test_scram_gs2_flags),
 		cmocka_unit_test(test_scram_hostile_server_first),
+		cmocka_unit_test(test_scram_unsafe_server_first),
 		cmocka_unit_test(test_oauth),
-		cmocka_unit_test(test_plain_via_gsasl),
+		cmocka_unit_test(test_plain),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
