@@ -591,62 +591,15 @@ static char *account_sender(const struct cfg_account *a)
 	return xstrdup(out);
 }
 
-/* A display name as it goes into From: as it is when it is all atoms,
- * quoted when it has specials, RFC 2047 encoded-words when it is not ASCII. */
-static char *display_name(const char *name)
-{
-	const unsigned char *p;
-	bool ascii = true, special = false;
-	size_t n = strlen(name), i, o = 0;
-	char *out;
-
-	for (p = (const unsigned char *)name; *p != '\0'; p++) {
-		if (*p >= 0x80 || *p < 0x20)
-			ascii = false;
-		else if (strchr("()<>[]:;@\\,.\"", *p) != NULL)
-			special = true;
-	}
-	if (ascii && !special)
-		return xstrdup(name);
-	if (ascii) {
-		out = xmalloc(2 * n + 3);
-		out[o++] = '"';
-		for (i = 0; i < n; i++) {
-			if (name[i] == '"' || name[i] == '\\')
-				out[o++] = '\\';
-			out[o++] = name[i];
-		}
-		out[o++] = '"';
-		out[o] = '\0';
-		return out;
-	}
-	/* RFC 2047: encoded-words of at most 75 characters, each holding whole
-	 * UTF-8 characters (45 input octets become 60 of base64). */
-	out = xmalloc(n * 3 + 64);
-	for (i = 0; i < n;) {
-		size_t take = n - i < 45 ? n - i : 45;
-		char *b64 = NULL;
-		size_t b64len;
-
-		while (i + take < n && ((unsigned char)name[i + take] & 0xc0) == 0x80)
-			take--;
-		if (gsasl_base64_to(name + i, take, &b64, &b64len) != GSASL_OK)
-			break;
-		/* RFC 2047 2: a line holding encoded-words stays within 76
-		 * characters, so each one after the first starts a folded line. */
-		o += (size_t)snprintf(out + o, n * 3 + 64 - o, "%s=?UTF-8?B?%s?=", i > 0 ? "\r\n " : "", b64);
-		free(b64);
-		i += take;
-	}
-	return out;
-}
-
 /* The header fields kurier adds when the message lacks them (account
  * keywords set_from_header, set_date_header, set_msgid_header, set_to_header). A is NULL
- * when the account is chosen by the From header, which then exists. */
-static void header_fixups(const struct request *req, const struct cfg_account *a, const char *addr,
-			  struct msg_opts *mo, char *date, size_t datelen, char *msgid, size_t msgidlen,
-			  char **from_value, char *msgid_domain, size_t msgid_domain_len)
+ * when the account is chosen by the From header, which then exists. A full
+ * name that cannot be put in From is refused: -F with 64 (the command
+ * line), from_full_name with 78 (the configuration). */
+static enum outcome header_fixups(const struct cfg_file *cf, const struct request *req,
+				  const struct cfg_account *a, const char *addr, struct msg_opts *mo,
+				  char *date, size_t datelen, char *msgid, size_t msgidlen,
+				  char **from_value, char *msgid_domain, size_t msgid_domain_len)
 {
 	static const char *const days[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
 	static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -674,15 +627,17 @@ static void header_fixups(const struct request *req, const struct cfg_account *a
 	if (name == NULL && a != NULL)
 		name = a->val[CFG_FROM_FULL_NAME];
 	if (addr != NULL && *addr != '\0' && addr_domain(addr) != NULL) {
-		size_t n;
-		char *dn = name != NULL && *name != '\0' ? display_name(name) : NULL;
-		n = strlen(addr) + (dn != NULL ? strlen(dn) : 0) + 4;
-		*from_value = xmalloc(n);
-		if (dn != NULL)
-			snprintf(*from_value, n, "%s <%s>", dn, addr);
-		else
-			snprintf(*from_value, n, "%s", addr);
-		free(dn);
+		char err[KURIER_ERRLEN];
+		*from_value = msg_name_addr(name != NULL ? name : "", addr, MSG_FROM_FIRST_ROOM, err, sizeof err);
+		if (*from_value == NULL) {
+			if (name == req->full_name) {
+				diag_error("-F: %s; give the full name in UTF-8", err);
+				return OUTCOME_USAGE;
+			}
+			diag_error("%s:%u: from_full_name: %s; write the name in UTF-8", cf->path,
+				   a->line[CFG_FROM_FULL_NAME], err);
+			return OUTCOME_CONFIG;
+		}
 		mo->from_value = *from_value;
 		snprintf(msgid_domain, msgid_domain_len, "%s", addr_domain(addr));
 		mo->msgid_domain = msgid_domain;
@@ -704,6 +659,7 @@ static void header_fixups(const struct request *req, const struct cfg_account *a
 		snprintf(msgid + o, msgidlen - o, ".%lld", (long long)now);
 		mo->msgid_left = msgid;
 	}
+	return OUTCOME_OK;
 }
 
 /* Local recipients (no '@') through the account's aliases file. */
@@ -934,8 +890,9 @@ int main(int argc, char **argv)
 			o = OUTCOME_DATAERR;
 			goto out;
 		}
-		header_fixups(&req, acct, sender, &mo, date, sizeof date, msgid, sizeof msgid, &from_value,
-			      msgid_domain, sizeof msgid_domain);
+		if ((o = header_fixups(&cf, &req, acct, sender, &mo, date, sizeof date, msgid, sizeof msgid,
+				       &from_value, msgid_domain, sizeof msgid_domain)) != OUTCOME_OK)
+			goto out;
 		rd = msg_reader_new(&mo, spool_write, &sp);
 		if ((o = read_message(rd, &sp, head, headlen)) != OUTCOME_OK)
 			goto out;

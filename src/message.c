@@ -5,6 +5,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <gsasl.h>
+
 #include "common.h"
 #include "message.h"
 
@@ -435,6 +437,201 @@ enum msg_status msg_reader_finish(struct msg_reader *r, char *err, size_t errlen
 		rc = 0;
 	r->ended = true;
 	return rc < 0 ? MSG_ERROR : MSG_OK;
+}
+
+/* ---- the mailbox of an added From: RFC 5322 3.4 and RFC 2047 ---- */
+
+#define MSG_EW_MAX 75      /* RFC 2047 2: the longest encoded-word */
+#define MSG_EW_OVERHEAD 12 /* its "=?UTF-8?B?" and "?=" */
+
+/* The From field body being built, and the room left on its last line. */
+struct msg_fold {
+	char *p;
+	size_t len, cap;
+	size_t left;
+};
+
+static void msg_fold_add(struct msg_fold *f, const char *s, size_t n)
+{
+	if (f->len + n + 1 > f->cap) {
+		f->cap = (f->len + n + 1) * 2;
+		f->p = xrealloc(f->p, f->cap);
+	}
+	memcpy(f->p + f->len, s, n);
+	f->len += n;
+	f->p[f->len] = '\0';
+	f->left = f->left > n ? f->left - n : 0;
+}
+
+/* RFC 5322 2.2.3: folding is a CRLF put before white space. */
+static void msg_fold_break(struct msg_fold *f)
+{
+	msg_fold_add(f, "\r\n", 2);
+	f->left = MSG_LINE_FOLD;
+}
+
+/* Octets of the UTF-8 character at S (N > 0 octets there), or 0 when they
+ * are not one: RFC 3629 4, so no overlong forms, no surrogates, nothing
+ * above U+10FFFF. */
+static size_t msg_utf8_len(const unsigned char *s, size_t n)
+{
+	uint32_t cp;
+	size_t len, i;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] < 0xc2 || s[0] > 0xf4)
+		return 0;
+	len = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
+	cp = s[0] & (0x7fu >> len);
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3fu);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/* Octets of S (N, whole UTF-8 characters) that one encoded-word takes on a
+ * line with LEFT characters of room: 3 octets per 4 of base64. */
+static size_t msg_ew_take(const char *s, size_t n, size_t left)
+{
+	size_t room = left < MSG_EW_MAX ? left : MSG_EW_MAX;
+	size_t most = room > MSG_EW_OVERHEAD ? (room - MSG_EW_OVERHEAD) / 4 * 3 : 0;
+	size_t take = 0, c;
+
+	while (take < n && take + (c = msg_utf8_len((const unsigned char *)s + take, n - take)) <= most)
+		take += c;
+	return take;
+}
+
+/* RFC 2047 5 (3): a phrase as B encoded-words of whole characters (each a
+ * complete UTF-8 sequence, 6.3), the later ones each on a folded line. */
+static int msg_fold_words(struct msg_fold *f, const char *s, size_t n, char *err, size_t errlen)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		size_t take = msg_ew_take(s + i, n - i, f->left), b64len;
+		char *b64 = NULL;
+
+		if (i > 0 || take == 0) {
+			msg_fold_break(f);
+			msg_fold_add(f, " ", 1);
+			take = msg_ew_take(s + i, n - i, f->left);
+		}
+		if (gsasl_base64_to(s + i, take, &b64, &b64len) != GSASL_OK) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		msg_fold_add(f, "=?UTF-8?B?", 10);
+		msg_fold_add(f, b64, b64len);
+		msg_fold_add(f, "?=", 2);
+		free(b64);
+		i += take;
+	}
+	return 0;
+}
+
+/* An ASCII phrase P (no CR or LF), folded before spaces; false when a word
+ * is too long for a line. A line never holds white space alone. */
+static bool msg_fold_plain(struct msg_fold *f, const char *p, size_t n)
+{
+	size_t start = 0;
+
+	while (n - start > f->left) {
+		size_t brk = 0, k;
+		bool word = false;
+
+		for (k = start; k < n && k - start <= f->left; k++) {
+			if (p[k] == ' ' && word)
+				brk = k;
+			word = word || p[k] != ' ';
+		}
+		if (brk == 0)
+			return false;
+		msg_fold_add(f, p + start, brk - start);
+		msg_fold_break(f);
+		start = brk;
+	}
+	msg_fold_add(f, p + start, n - start);
+	return true;
+}
+
+char *msg_name_addr(const char *name, const char *addr, size_t first_line_room, char *err,
+		    size_t errlen)
+{
+	struct msg_fold f = { .left = first_line_room < MSG_LINE_FOLD ? first_line_room : MSG_LINE_FOLD };
+	size_t n = strlen(name), alen = strlen(addr), i, c, o = 0;
+	bool ascii = true, special = false, word = false;
+	char *q = NULL;
+
+	if (n > MSG_NAME_MAX) {
+		snprintf(err, errlen, "the name is longer than %d octets", MSG_NAME_MAX);
+		return NULL;
+	}
+	for (i = 0; i < n; i += c) {
+		unsigned char b = (unsigned char)name[i];
+
+		if ((c = msg_utf8_len((const unsigned char *)name + i, n - i)) == 0) {
+			snprintf(err, errlen, "the name is not UTF-8 (octet %zu is 0x%02x)", i + 1, b);
+			return NULL;
+		}
+		/* No CR or LF may reach the header, and no other control
+		 * character has a place in a name. */
+		if (b < 0x20 || b == 0x7f) {
+			snprintf(err, errlen, "the name has a control character (octet %zu is 0x%02x)", i + 1, b);
+			return NULL;
+		}
+		ascii = ascii && c == 1;
+		special = special || (c == 1 && strchr("()<>[]:;@\\,.\"", b) != NULL);
+		word = word || b != ' ';
+	}
+	if (n == 0) {
+		msg_fold_add(&f, addr, alen);
+		return f.p;
+	}
+	/* ASCII that looks like an encoded-word is encoded too, or a reader
+	 * would decode it (RFC 2047 6.1). */
+	if (ascii && strstr(name, "=?") == NULL) {
+		/* RFC 5322 3.2.5: a phrase of atoms as it is, else a quoted-string */
+		if (!special && word) {
+			q = xstrdup(name);
+			o = n;
+		} else {
+			q = xmalloc(2 * n + 3);
+			q[o++] = '"';
+			for (i = 0; i < n; i++) {
+				if (name[i] == '"' || name[i] == '\\')
+					q[o++] = '\\';
+				q[o++] = name[i];
+			}
+			q[o++] = '"';
+		}
+		ascii = msg_fold_plain(&f, q, o);
+		free(q);
+		if (!ascii) {
+			f.len = 0;
+			f.left = first_line_room < MSG_LINE_FOLD ? first_line_room : MSG_LINE_FOLD;
+		}
+	} else {
+		ascii = false;
+	}
+	if (!ascii && msg_fold_words(&f, name, n, err, errlen) != 0) {
+		free(f.p);
+		return NULL;
+	}
+	if (f.left < alen + 3)
+		msg_fold_break(&f);
+	msg_fold_add(&f, " <", 2);
+	msg_fold_add(&f, addr, alen);
+	msg_fold_add(&f, ">", 1);
+	return f.p;
 }
 
 size_t msg_stuff(struct msg_stuffer *s, const char *in, size_t inlen, char *out)

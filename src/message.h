@@ -10,6 +10,9 @@
 
 #define MSG_HEADER_LINE_MAX 998      /* RFC 5322 2.1.1, octets without CRLF */
 #define MSG_HEADER_BLOCK_MAX 1048576 /* the whole header block */
+#define MSG_LINE_FOLD 76             /* RFC 2047 2: a line with encoded-words */
+#define MSG_FROM_FIRST_ROOM (MSG_LINE_FOLD - 6) /* what "From: " leaves on its line */
+#define MSG_NAME_MAX 900             /* octets of a display name given to msg_name_addr */
 
 /* Receives canonical bytes (CRLF line ends). Returns 0, or -1 with ERR. */
 typedef int (*msg_sink_fn)(void *ctx, const char *buf, size_t len, char *err, size_t errlen);
@@ -57,6 +60,17 @@ bool msg_reader_eightbit(const struct msg_reader *r);
 /* Octets >= 0x80 in the header block: RFC 6532 headers, which need SMTPUTF8. */
 bool msg_reader_header_eightbit(const struct msg_reader *r);
 size_t msg_reader_max_body_line(const struct msg_reader *r);
+
+/* The mailbox "NAME <ADDR>" as a From field body (RFC 5322 3.4): NAME as
+ * it is when it is atoms, as a quoted-string when it has specials, as
+ * RFC 2047 B encoded-words of whole UTF-8 characters when it is not
+ * ASCII (or holds "=?"). Folded with "\r\n " so that no line is longer
+ * than MSG_LINE_FOLD and the first (which the field name shares) at most
+ * FIRST_LINE_ROOM. NAME must be UTF-8 without control characters and at
+ * most MSG_NAME_MAX octets: else NULL with ERR saying why. An empty NAME
+ * gives ADDR alone. The caller frees the result. */
+char *msg_name_addr(const char *name, const char *addr, size_t first_line_room, char *err,
+		    size_t errlen);
 
 struct msg_stuffer {
 	bool mid_line; /* false at the start of a line */

@@ -263,6 +263,98 @@ static void test_to_replaced(void **state)
 	run_to("Subject: s\n\nb\n", "Hidden:;", "Subject: s\r\nTo: Hidden:;\r\n\r\nb\r\n");
 }
 
+struct name_row {
+	const char *name;
+	size_t room;         /* first_line_room */
+	const char *out;     /* NULL: refused, with ERR starting with err */
+	const char *err;
+};
+
+static const struct name_row name_rows[] = {
+	{ "", MSG_FROM_FIRST_ROOM, "a@x.example", NULL },
+	{ "John Smith", MSG_FROM_FIRST_ROOM, "John Smith <a@x.example>", NULL },
+	{ "Doe, \"J\" \\x", MSG_FROM_FIRST_ROOM, "\"Doe, \\\"J\\\" \\\\x\" <a@x.example>", NULL },
+	{ "   ", MSG_FROM_FIRST_ROOM, "\"   \" <a@x.example>", NULL },
+	{ "J\xc3\xb6rg M\xc3\xbcller", MSG_FROM_FIRST_ROOM, "=?UTF-8?B?SsO2cmcgTcO8bGxlcg==?= <a@x.example>", NULL },
+	/* looks like an encoded-word: encoded, so that it reads as written */
+	{ "=?UTF-8?B?QQ==?=", MSG_FROM_FIRST_ROOM, "=?UTF-8?B?PT9VVEYtOD9CP1FRPT0/PQ==?= <a@x.example>", NULL },
+	/* RFC 2047 2: the first word shares its line with "From: " (issue 11 item 31) */
+	{ "J\xc3\xbcrgen M\xc3\xbcller-L\xc3\xbc" "denscheidt von und zu Gro\xc3\x9f" "herzogtum", MSG_FROM_FIRST_ROOM,
+	  "=?UTF-8?B?SsO8cmdlbiBNw7xsbGVyLUzDvGRlbnNjaGVpZHQgdm9uIHVuZCB6dSBH?=\r\n"
+	  " =?UTF-8?B?cm/Dn2hlcnpvZ3R1bQ==?= <a@x.example>", NULL },
+	/* no room on the first line: the first word goes to the next */
+	{ "J\xc3\xb6rg", 3, "\r\n =?UTF-8?B?SsO2cmc=?= <a@x.example>", NULL },
+	/* long ASCII folds before a space; the address goes where it fits */
+	{ "A very long ascii name that goes on and on and on and on and with more words", MSG_FROM_FIRST_ROOM,
+	  "A very long ascii name that goes on and on and on and on and with more\r\n words <a@x.example>", NULL },
+	{ "abcdefghij", 20, "abcdefghij\r\n <a@x.example>", NULL },
+	/* a word too long for any line: encoded-words, which can be split */
+	{ "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", MSG_FROM_FIRST_ROOM,
+	  "=?UTF-8?B?eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4?=\r\n"
+	  " =?UTF-8?B?eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eA==?=\r\n <a@x.example>", NULL },
+	/* issue 11 item 1: bytes that are not UTF-8, and control characters */
+	{ "a\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80", MSG_FROM_FIRST_ROOM, NULL,
+	  "the name is not UTF-8 (octet 2 is 0x80)" },
+	{ "\x80name", MSG_FROM_FIRST_ROOM, NULL, "the name is not UTF-8 (octet 1 is 0x80)" },
+	{ "Latin-1 J\xf6rg", MSG_FROM_FIRST_ROOM, NULL, "the name is not UTF-8 (octet 10 is 0xf6)" },
+	{ "cut \xc3", MSG_FROM_FIRST_ROOM, NULL, "the name is not UTF-8 (octet 5 is 0xc3)" },
+	{ "overlong \xc0\xaf", MSG_FROM_FIRST_ROOM, NULL, "the name is not UTF-8 (octet 10 is 0xc0)" },
+	{ "surrogate \xed\xa0\x80", MSG_FROM_FIRST_ROOM, NULL, "the name is not UTF-8 (octet 11 is 0xed)" },
+	{ "too high \xf4\x90\x80\x80", MSG_FROM_FIRST_ROOM, NULL, "the name is not UTF-8 (octet 10 is 0xf4)" },
+	{ "tab\there", MSG_FROM_FIRST_ROOM, NULL, "the name has a control character (octet 4 is 0x09)" },
+	{ "cr\rBcc: x@y", MSG_FROM_FIRST_ROOM, NULL, "the name has a control character (octet 3 is 0x0d)" },
+	{ "J\xc3\xb6rg\x1b[31m", MSG_FROM_FIRST_ROOM, NULL, "the name has a control character (octet 6 is 0x1b)" },
+};
+
+static void test_name_addr(void **state)
+{
+	size_t i;
+	(void)state;
+
+	for (i = 0; i < sizeof name_rows / sizeof name_rows[0]; i++) {
+		const struct name_row *row = &name_rows[i];
+		char err[256] = "";
+		char *got = msg_name_addr(row->name, "a@x.example", row->room, err, sizeof err);
+
+		if (row->out == NULL) {
+			if (got != NULL || strcmp(err, row->err) != 0)
+				fail_msg("row %zu: got '%s', error '%s'", i, got != NULL ? got : "(null)", err);
+			continue;
+		}
+		if (got == NULL || strcmp(got, row->out) != 0)
+			fail_msg("row %zu: got '%s' (%s)", i, got != NULL ? got : "(null)", err);
+		free(got);
+	}
+}
+
+/* Every line of an encoded name fits: the first within the room left by
+ * "From: ", the others within 76 (RFC 2047 2), for every length. */
+static void test_name_addr_line_lengths(void **state)
+{
+	char name[400];
+	size_t n, k;
+	(void)state;
+
+	for (n = 1; n + 2 < sizeof name; n += 2) {
+		char err[256], *got, *line;
+		size_t first = 1;
+
+		for (k = 0; k + 2 <= n; k += 2)
+			memcpy(name + k, "\xc3\xa9", 2);
+		name[k] = '\0';
+		got = msg_name_addr(name, "a@x.example", MSG_FROM_FIRST_ROOM, err, sizeof err);
+		assert_non_null(got);
+		for (line = got; line != NULL; first = 0) {
+			char *end = strstr(line, "\r\n");
+			size_t len = end != NULL ? (size_t)(end - line) : strlen(line);
+			if (len > (first ? MSG_FROM_FIRST_ROOM : 76))
+				fail_msg("%zu octets: a line of %zu: '%s'", n, len, got);
+			line = end != NULL ? end + 2 : NULL;
+		}
+		free(got);
+	}
+}
+
 /* Dot-stuffing in two pieces split at every offset equals one piece. */
 static void test_stuff_every_split(void **state)
 {
@@ -292,6 +384,8 @@ int main(void)
 		cmocka_unit_test(test_header_fixups),
 		cmocka_unit_test(test_to_replaced),
 		cmocka_unit_test(test_stuff_every_split),
+		cmocka_unit_test(test_name_addr),
+		cmocka_unit_test(test_name_addr_line_lengths),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
