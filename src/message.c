@@ -393,7 +393,14 @@ enum msg_status msg_reader_feed(struct msg_reader *r, const char *buf, size_t le
 
 		if (r->cr_pending && buf[i] != '\n') {
 			r->cr_pending = false;
-			if ((rc = msg_break(r, err, errlen)) != 0)
+			/* In the header block a line ends only at LF, as with
+			 * sendmail and Postfix: a bare CR there is a space, or
+			 * "Subject: x\rBcc: y" would become a field of its own. */
+			if (!r->in_body)
+				rc = msg_content(r, " ", 1, err, errlen);
+			else
+				rc = msg_break(r, err, errlen);
+			if (rc != 0)
 				break;
 		}
 		while (j < len && buf[j] != '\r' && buf[j] != '\n')

@@ -42,7 +42,15 @@ struct msg_row {
 static const struct msg_row msg_rows[] = {
 	ROW("A: b\n\nbody\n", false, false, "A: b\r\n\r\nbody\r\n", ""),
 	ROW("A: b\r\n\r\nbody\r\n", false, false, "A: b\r\n\r\nbody\r\n", ""),
-	ROW("A: b\r\rbody\r", false, false, "A: b\r\n\r\nbody\r\n", ""),
+	/* a bare CR ends a body line, but never a header line: there it is a
+	 * space, so it cannot start a field (issue 11 item 6) */
+	ROW("A: b\n\nx\ry\r", false, false, "A: b\r\n\r\nx\r\ny\r\n", ""),
+	ROW("A: b\r\rbody\r", false, false, "A: b  body\r\n", ""),
+	ROW("Subject: hello\rBcc: victim@x.example\nTo: a@x.example\n\nb\n", false, true,
+	    "Subject: hello Bcc: victim@x.example\r\nTo: a@x.example\r\n\r\nb\r\n", "a@x.example"),
+	ROW("To: a@x.example\r\rReply-To: evil@x.example\r\n\r\nb\rc\r\n", false, false,
+	    "To: a@x.example  Reply-To: evil@x.example\r\n\r\nb\r\nc\r\n", ""),
+	ROW("Subject: a\r\n b\rc\r\n\r\n", false, false, "Subject: a\r\n b c\r\n\r\n", ""),
 	ROW("A: b\n\nno final newline", false, false, "A: b\r\n\r\nno final newline\r\n", ""),
 	ROW("A: b\n\nx\r\r\ny\n", false, false, "A: b\r\n\r\nx\r\n\r\ny\r\n", ""),
 	ROW("A: b\n\n.\nafter\n", false, false, "A: b\r\n\r\n", ""),
