@@ -977,7 +977,7 @@ int main(int argc, char **argv)
 		for (i = 0; i < rcpts.n; i++)
 			if (!addr_local_is_ascii(rcpts.v[i]))
 				env.smtputf8 = true;
-		if (!addr_local_is_ascii(from) || msg_reader_header_eightbit(rd))
+		if (!addr_local_is_ascii(from) || msg_reader_needs_smtputf8(rd))
 			env.smtputf8 = true;
 		env.from = from;
 		env.rcpt = (const char *const *)rcpts.v;

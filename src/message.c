@@ -31,7 +31,7 @@ struct msg_reader {
 	size_t body_line;
 	size_t max_body_line;
 	bool eightbit;
-	bool hdr_eightbit;        /* octets >= 0x80 in the header block */
+	bool smtputf8;            /* a non-ASCII addr-spec in an address field */
 	/* results */
 	struct addr_list rcpts;
 	char *from;
@@ -76,9 +76,9 @@ bool msg_reader_eightbit(const struct msg_reader *r)
 	return r->eightbit;
 }
 
-bool msg_reader_header_eightbit(const struct msg_reader *r)
+bool msg_reader_needs_smtputf8(const struct msg_reader *r)
 {
-	return r->hdr_eightbit;
+	return r->smtputf8;
 }
 
 size_t msg_reader_max_body_line(const struct msg_reader *r)
@@ -90,12 +90,9 @@ static int msg_emit(struct msg_reader *r, const char *buf, size_t len, char *err
 {
 	size_t i;
 
-	for (i = 0; i < len && !(r->eightbit && (r->in_body || r->hdr_eightbit)); i++)
-		if ((unsigned char)buf[i] & 0x80) {
+	for (i = 0; i < len && !r->eightbit; i++)
+		if ((unsigned char)buf[i] & 0x80)
 			r->eightbit = true;
-			if (!r->in_body)
-				r->hdr_eightbit = true;
-		}
 	r->emitted = r->emitted || len > 0;
 	return r->sink(r->ctx, buf, len, err, errlen);
 }
@@ -122,6 +119,51 @@ static bool msg_name_is(const char *f, size_t n, const char *name)
 	return strlen(name) == n && strncasecmp(f, name, n) == 0;
 }
 
+/* The fields whose bodies are addresses (RFC 5322 3.6.2, 3.6.3, 3.6.6,
+ * 3.6.7, and the common Disposition-Notification-To of RFC 8098 and
+ * Mail-Followup-To / Mail-Reply-To). Only they can need SMTPUTF8. */
+static bool msg_is_address_field(const char *f, size_t n)
+{
+	static const char *const names[] = {
+		"From", "Sender", "Reply-To", "To", "Cc", "Bcc",
+		"Resent-From", "Resent-Sender", "Resent-To", "Resent-Cc", "Resent-Bcc",
+		"Return-Path", "Disposition-Notification-To", "Mail-Followup-To", "Mail-Reply-To",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (msg_name_is(f, n, names[i]))
+			return true;
+	return false;
+}
+
+/* Whether the address field body BODY (LEN) needs SMTPUTF8. RFC 6532 3.2
+ * lets UTF-8 into every field, and strictly any of it makes the message
+ * one for SMTPUTF8 only; but a raw 8-bit Subject, file name or display
+ * name has travelled with 8BITMIME for decades (Postfix sends it so),
+ * and a reader that does not know UTF-8 only shows it wrongly. An
+ * addr-spec is different: it is what the recipient replies to, and a
+ * non-ASCII one (local part, or a U-label domain, which kurier does not
+ * rewrite in the header) has no meaning without SMTPUTF8. A body that
+ * does not parse counts as needing it when it has any 8-bit octet. */
+static bool msg_field_needs_smtputf8(const char *body, size_t len)
+{
+	struct addr_list l = { 0 };
+	bool need = false;
+	size_t i;
+
+	for (i = 0; i < len && !((unsigned char)body[i] & 0x80); i++)
+		;
+	if (i == len)
+		return false;
+	if (addr_list_parse(body, len, &l, NULL, 0) != 0)
+		return true;
+	for (i = 0; i < l.n && !need; i++)
+		need = !addr_local_is_ascii(l.v[i]) || !addr_domain_is_ascii(l.v[i]);
+	addr_list_free(&l);
+	return need;
+}
+
 static int msg_add_field(struct msg_reader *r, const char *name, const char *value, char *err,
 			 size_t errlen)
 {
@@ -130,6 +172,8 @@ static int msg_add_field(struct msg_reader *r, const char *name, const char *val
 	int rc;
 
 	snprintf(line, n, "%s: %s\r\n", name, value);
+	if (msg_is_address_field(name, strlen(name)) && msg_field_needs_smtputf8(value, strlen(value)))
+		r->smtputf8 = true;
 	rc = msg_emit(r, line, strlen(line), err, errlen);
 	free(line);
 	return rc;
@@ -242,6 +286,8 @@ static int msg_finish_headers(struct msg_reader *r, char *err, size_t errlen)
 				if (r->opts.set_from == MSG_FROM_ON && r->opts.from_value != NULL &&
 				    msg_name_is(f, name, "From"))
 					continue;
+				if (msg_is_address_field(f, name) && msg_field_needs_smtputf8(body, blen))
+					r->smtputf8 = true;
 				if ((rc = msg_emit(r, f, (size_t)(q - f), err, errlen)) != 0)
 					return rc;
 			}

@@ -57,8 +57,11 @@ enum msg_status msg_reader_finish(struct msg_reader *r, char *err, size_t errlen
 const struct addr_list *msg_reader_rcpts(const struct msg_reader *r);
 const char *msg_reader_from(const struct msg_reader *r);
 bool msg_reader_eightbit(const struct msg_reader *r);
-/* Octets >= 0x80 in the header block: RFC 6532 headers, which need SMTPUTF8. */
-bool msg_reader_header_eightbit(const struct msg_reader *r);
+/* A kept or added address field (From, To, Cc, Reply-To, Resent-*, ...)
+ * has an addr-spec with octets >= 0x80: the message needs SMTPUTF8 (RFC
+ * 6531, 6532). 8-bit octets elsewhere in the header (a Subject, a display
+ * name) need only 8BITMIME, as msg_reader_eightbit says. */
+bool msg_reader_needs_smtputf8(const struct msg_reader *r);
 size_t msg_reader_max_body_line(const struct msg_reader *r);
 
 /* The mailbox "NAME <ADDR>" as a From field body (RFC 5322 3.4): NAME as

@@ -271,6 +271,67 @@ static void test_to_replaced(void **state)
 	run_to("Subject: s\n\nb\n", "Hidden:;", "Subject: s\r\nTo: Hidden:;\r\n\r\nb\r\n");
 }
 
+struct utf8_row {
+	const char *in;
+	bool remove_bcc;
+	bool eightbit;       /* BODY=8BITMIME */
+	bool smtputf8;       /* SMTPUTF8 (issue 11 item 22) */
+};
+
+static const struct utf8_row utf8_rows[] = {
+	{ "Subject: s\n\nb\n", true, false, false },
+	/* 8-bit outside addresses: 8BITMIME is enough */
+	{ "Subject: Gr\xc3\xbc\xc3\x9f" "e\n\nb\n", true, true, false },
+	{ "Subject: Latin-1 Gr\xfc\xdf" "e\n\nb\n", true, true, false },
+	{ "Content-Disposition: attachment; filename=\"\xc3\xa4.txt\"\n\nb\n", true, true, false },
+	{ "From: J\xc3\xb6rg <j@x.example>\nTo: \"M\xc3\xbcller, A\" <a@x.example>\n\nb\n", true, true, false },
+	{ "To: a@x.example (J\xc3\xb6rg)\nCc: Gr\xc3\xbcppe: c@x.example;\n\nb\n", true, true, false },
+	/* a non-ASCII addr-spec in an address field: SMTPUTF8 */
+	{ "To: j\xc3\xb6rg@x.example\n\nb\n", true, true, true },
+	{ "cc: A <a@x.example>,\n B <b@b\xc3\xbc" "cher.example>\n\nb\n", true, true, true },
+	{ "Reply-To: j\xc3\xb6rg@x.example\n\nb\n", true, true, true },
+	{ "Resent-Sender: j\xc3\xb6rg@x.example\n\nb\n", true, true, true },
+	/* an address field that does not parse and has 8-bit octets */
+	{ "From: \"J\xc3\xb6rg <j@x.example>\n\nb\n", true, true, true },
+	/* a Bcc that is removed never reaches the server */
+	{ "Bcc: j\xc3\xb6rg@x.example\n\nb\n", true, false, false },
+	{ "Bcc: j\xc3\xb6rg@x.example\n\nb\n", false, true, true },
+	/* 8-bit in the body only */
+	{ "To: a@x.example\n\nj\xc3\xb6rg@x.example\n", true, true, false },
+};
+
+static void test_reader_smtputf8(void **state)
+{
+	size_t i;
+	(void)state;
+
+	for (i = 0; i < sizeof utf8_rows / sizeof utf8_rows[0]; i++) {
+		struct sinkbuf sb = { .n = 0 };
+		struct msg_opts o = { .remove_bcc = utf8_rows[i].remove_bcc };
+		struct msg_reader *r = msg_reader_new(&o, test_sink, &sb);
+		char err[256];
+
+		assert_int_equal(msg_reader_feed(r, utf8_rows[i].in, strlen(utf8_rows[i].in), err, sizeof err), MSG_OK);
+		assert_int_equal(msg_reader_finish(r, err, sizeof err), MSG_OK);
+		if (msg_reader_eightbit(r) != utf8_rows[i].eightbit ||
+		    msg_reader_needs_smtputf8(r) != utf8_rows[i].smtputf8)
+			fail_msg("row %zu: eightbit %d smtputf8 %d", i, msg_reader_eightbit(r),
+				 msg_reader_needs_smtputf8(r));
+		msg_reader_free(r);
+	}
+	/* an added From or To is an address field too */
+	{
+		struct sinkbuf sb = { .n = 0 };
+		struct msg_opts o = { .set_from = MSG_FROM_AUTO, .from_value = "j\xc3\xb6rg@x.example" };
+		struct msg_reader *r = msg_reader_new(&o, test_sink, &sb);
+		char err[256];
+
+		assert_int_equal(msg_reader_finish(r, err, sizeof err), MSG_OK);
+		assert_true(msg_reader_needs_smtputf8(r));
+		msg_reader_free(r);
+	}
+}
+
 struct name_row {
 	const char *name;
 	size_t room;         /* first_line_room */
@@ -392,6 +453,7 @@ int main(void)
 		cmocka_unit_test(test_header_fixups),
 		cmocka_unit_test(test_to_replaced),
 		cmocka_unit_test(test_stuff_every_split),
+		cmocka_unit_test(test_reader_smtputf8),
 		cmocka_unit_test(test_name_addr),
 		cmocka_unit_test(test_name_addr_line_lengths),
 	};
