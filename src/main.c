@@ -186,7 +186,9 @@ static enum outcome read_message(struct msg_reader *rd, struct spool *sp, const 
 
 	if (headlen > 0)
 		st = msg_reader_feed(rd, head, headlen, err, sizeof err);
-	while (st == MSG_OK) {
+	/* After the lone dot, read on to count what is not sent; but a
+	 * terminal user who typed the dot wants the message to go now. */
+	while (st == MSG_OK || (st == MSG_END && !isatty(0))) {
 		ssize_t n = read(0, buf, 65536);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -207,6 +209,14 @@ static enum outcome read_message(struct msg_reader *rd, struct spool *sp, const 
 		/* a spool failure is the system's fault, a bad header the input's */
 		o = strncmp(err, "cannot ", 7) == 0 ? OUTCOME_OSERR : OUTCOME_DATAERR;
 		goto out;
+	}
+	{
+		unsigned line;
+		uint64_t after = msg_reader_after_dot(rd, &line);
+		if (after > 0)
+			diag_warn("input line %u is a lone '.', which ends the message without -i; the %llu bytes "
+				  "after it were not sent; give -i (or -oi) to send them", line,
+				  (unsigned long long)after);
 	}
 	if (spool_seal(sp, err, sizeof err) != 0) {
 		diag_error("%s", err);
@@ -723,7 +733,7 @@ static int open_private(const char *path, bool append, char *err, size_t errlen)
  * secret. A log that cannot be written is a warning, not a failed send. */
 static void log_submission(const struct cfg_file *cf, const struct cfg_account *a,
 			   const struct session_conf *sc, const struct smtp_envelope *env,
-			   const struct session_facts *f, enum outcome o, uint64_t size)
+			   const struct session_facts *f, enum outcome o, uint64_t size, uint64_t after_dot)
 {
 	const char *lf = a->val[CFG_LOGFILE], *sl = a->val[CFG_SYSLOG];
 	const char *tf = a->val[CFG_LOGFILE_TIME_FORMAT];
@@ -744,6 +754,10 @@ static void log_submission(const struct cfg_file *cf, const struct cfg_account *
 		 "account=%s host=%s%s tls=%s auth=%s from=<%s> recipients=%s mailsize=%llu reply='%s' exitcode=%s",
 		 a->name, sc->host, proxy, f->tls, f->auth, env->from, rc, (unsigned long long)size, f->reply,
 		 outcome_info(o)->name);
+	if (after_dot > 0) {
+		size_t k = strlen(line);
+		snprintf(line + k, sizeof line - k, " ignored-after-dot=%llu", (unsigned long long)after_dot);
+	}
 	if (lf != NULL) {
 		char err[KURIER_ERRLEN] = "";
 		int fd = strcmp(lf, "-") == 0 ? 1 : open_private(lf, true, err, sizeof err);
@@ -1005,7 +1019,7 @@ int main(int argc, char **argv)
 		sc.secret = secret;
 		sc.longest_body_line = msg_reader_max_body_line(rd);
 		o = session_run(&sc, &env, &sp, &d, &facts);
-		log_submission(&cf, acct, &sc, &env, &facts, o, sp.size);
+		log_submission(&cf, acct, &sc, &env, &facts, o, sp.size, msg_reader_after_dot(rd, NULL));
 	} else {
 		struct session_conf sc;
 		char port[16];

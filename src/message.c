@@ -18,6 +18,8 @@ struct msg_reader {
 	bool in_body;
 	bool ended;
 	unsigned lineno;          /* physical input line, for messages */
+	unsigned dot_line;        /* the lone dot that ended the input, or 0 */
+	uint64_t after_dot;       /* octets fed after it, not sent */
 	/* header phase */
 	char *line;               /* current header line, at most MSG_HEADER_LINE_MAX */
 	size_t linelen;
@@ -84,6 +86,13 @@ bool msg_reader_needs_smtputf8(const struct msg_reader *r)
 size_t msg_reader_max_body_line(const struct msg_reader *r)
 {
 	return r->max_body_line;
+}
+
+uint64_t msg_reader_after_dot(const struct msg_reader *r, unsigned *line)
+{
+	if (line != NULL)
+		*line = r->dot_line;
+	return r->after_dot;
 }
 
 static int msg_emit(struct msg_reader *r, const char *buf, size_t len, char *err, size_t errlen)
@@ -410,6 +419,8 @@ static int msg_break(struct msg_reader *r, char *err, size_t errlen)
 		rc = msg_body_break(r, err, errlen);
 	else
 		rc = msg_header_line(r, err, errlen);
+	if (rc > 0)
+		r->dot_line = r->lineno;
 	r->lineno++;
 	return rc;
 }
@@ -431,8 +442,12 @@ enum msg_status msg_reader_feed(struct msg_reader *r, const char *buf, size_t le
 	size_t i = 0;
 	int rc = 0;
 
-	if (r->ended)
+	/* Input after the lone dot is not sent, but counted for the warning
+	 * (the caller reads to the end, so that its writer gets no SIGPIPE). */
+	if (r->ended) {
+		r->after_dot += len;
 		return MSG_END;
+	}
 	while (i < len && rc == 0) {
 		size_t j = i;
 		unsigned char c;
@@ -465,6 +480,8 @@ enum msg_status msg_reader_feed(struct msg_reader *r, const char *buf, size_t le
 			rc = msg_break(r, err, errlen);
 		}
 	}
+	if (rc > 0)
+		r->after_dot += len - i;
 	return msg_status_of(r, rc);
 }
 

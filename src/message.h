@@ -44,7 +44,8 @@ struct msg_reader *msg_reader_new(const struct msg_opts *opts, msg_sink_fn sink,
 void msg_reader_free(struct msg_reader *r);
 
 /* Feed LEN raw input bytes. MSG_END means the lone-dot line was seen: the
- * message is complete and the rest of the input is to be ignored.
+ * message is complete and the rest of the input is to be ignored; it may
+ * still be fed (and is then only counted, see msg_reader_after_dot).
  * MSG_ERROR: ERR says what (bad header, sink failure). */
 enum msg_status msg_reader_feed(struct msg_reader *r, const char *buf, size_t len,
 				char *err, size_t errlen);
@@ -63,6 +64,9 @@ bool msg_reader_eightbit(const struct msg_reader *r);
  * name) need only 8BITMIME, as msg_reader_eightbit says. */
 bool msg_reader_needs_smtputf8(const struct msg_reader *r);
 size_t msg_reader_max_body_line(const struct msg_reader *r);
+/* The octets fed after the lone dot that ended the message (not sent), and
+ * in *LINE (unless NULL) the input line of that dot (0 when no dot ended it). */
+uint64_t msg_reader_after_dot(const struct msg_reader *r, unsigned *line);
 
 /* The mailbox "NAME <ADDR>" as a From field body (RFC 5322 3.4): NAME as
  * it is when it is atoms, as a quoted-string when it has specials, as

@@ -271,6 +271,58 @@ static void test_to_replaced(void **state)
 	run_to("Subject: s\n\nb\n", "Hidden:;", "Subject: s\r\nTo: Hidden:;\r\n\r\nb\r\n");
 }
 
+struct dot_row {
+	const char *in;
+	unsigned line;       /* of the lone dot, 0: none */
+	uint64_t after;      /* octets after it (issue 11 item 24) */
+};
+
+static const struct dot_row dot_rows[] = {
+	{ "A: b\n\nx\n.\nafter\n", 4, 6 },
+	{ "A: b\n\nx\n.\r\nafter", 4, 5 },
+	{ "A: b\n\nx\n.\rafter", 4, 5 },
+	{ "A: b\n.\nrest\n", 2, 5 },
+	{ "A: b\n\nx\n.\n\n", 4, 1 },
+	{ "A: b\n\nx\n.\n", 4, 0 },
+	{ "A: b\n\nx\n.\r\n", 4, 0 },
+	{ "A: b\n\nx\n.", 0, 0 },
+	{ "A: b\n\nx\n.\r", 4, 0 },
+	{ "A: b\n\nx\n..\nx\n", 0, 0 },
+};
+
+/* The bytes after the lone dot are counted however the input is cut. */
+static void test_reader_after_dot(void **state)
+{
+	size_t i, cut;
+	(void)state;
+
+	for (i = 0; i < sizeof dot_rows / sizeof dot_rows[0]; i++) {
+		const char *in = dot_rows[i].in;
+		size_t n = strlen(in);
+
+		for (cut = 0; cut <= n; cut++) {
+			struct sinkbuf sb = { .n = 0 };
+			struct msg_opts o = { .remove_bcc = true };
+			struct msg_reader *r = msg_reader_new(&o, test_sink, &sb);
+			char err[256];
+			unsigned line = 99;
+			uint64_t after;
+
+			enum msg_status st = msg_reader_feed(r, in, cut, err, sizeof err);
+
+			assert_int_not_equal(st, MSG_ERROR);
+			if (st == MSG_END)
+				assert_int_equal(msg_reader_feed(r, in + cut, n - cut, err, sizeof err), MSG_END);
+			else if (msg_reader_feed(r, in + cut, n - cut, err, sizeof err) == MSG_OK)
+				assert_int_not_equal(msg_reader_finish(r, err, sizeof err), MSG_ERROR);
+			after = msg_reader_after_dot(r, &line);
+			if (after != dot_rows[i].after || (dot_rows[i].line != 0 && line != dot_rows[i].line))
+				fail_msg("row %zu cut %zu: line %u, %llu after", i, cut, line, (unsigned long long)after);
+			msg_reader_free(r);
+		}
+	}
+}
+
 struct utf8_row {
 	const char *in;
 	bool remove_bcc;
@@ -454,6 +506,7 @@ int main(void)
 		cmocka_unit_test(test_to_replaced),
 		cmocka_unit_test(test_stuff_every_split),
 		cmocka_unit_test(test_reader_smtputf8),
+		cmocka_unit_test(test_reader_after_dot),
 		cmocka_unit_test(test_name_addr),
 		cmocka_unit_test(test_name_addr_line_lengths),
 	};
