@@ -166,7 +166,7 @@ static bool msg_field_needs_smtputf8(const char *body, size_t len)
 	if (i == len)
 		return false;
 	if (addr_list_parse(body, len, &l, NULL, 0) != 0)
-		return true;
+		need = true;
 	for (i = 0; i < l.n && !need; i++)
 		need = !addr_local_is_ascii(l.v[i]) || !addr_domain_is_ascii(l.v[i]);
 	addr_list_free(&l);
