@@ -159,7 +159,9 @@ static int cfg_fail(struct cfg_state *st, const char *fmt, ...)
 
 	if (st->err == NULL || st->errlen == 0)
 		return -1;
-	n = snprintf(st->err, st->errlen, "%s:%u: ", st->path, st->lineno);
+	/* without a path (a value from the command line) the message names
+	 * the setting itself */
+	n = st->path != NULL ? snprintf(st->err, st->errlen, "%s:%u: ", st->path, st->lineno) : 0;
 	if (n >= 0 && (size_t)n < st->errlen) {
 		va_start(ap, fmt);
 		vsnprintf(st->err + n, st->errlen - (size_t)n, fmt, ap);
@@ -268,7 +270,7 @@ static void cfg_account_clear(struct cfg_account *a)
 	a->path = NULL;
 }
 
-static void cfg_account_free(struct cfg_account *a)
+void cfg_account_free(struct cfg_account *a)
 {
 	if (a == NULL)
 		return;
@@ -346,7 +348,7 @@ static int cfg_check_bool(struct cfg_state *st, const char *name, const char *v,
 	return 0;
 }
 
-static int cfg_check_auth(struct cfg_state *st, const char *v, char *norm)
+static int cfg_check_auth(struct cfg_state *st, const char *name, const char *v, char *norm)
 {
 	char show[CFG_SHOW_MAX + 8], list[256];
 	size_t i, o = 0;
@@ -372,11 +374,11 @@ static int cfg_check_auth(struct cfg_state *st, const char *v, char *norm)
 			break;
 		o += (size_t)n;
 	}
-	return cfg_fail(st, "auth: unknown method '%s'; expected on, off or one of %s",
+	return cfg_fail(st, "%s: unknown method '%s'; expected on, off or one of %s", name,
 			cfg_show(show, sizeof show, v), list);
 }
 
-static int cfg_check_dsn_notify(struct cfg_state *st, const char *v, char *norm)
+static int cfg_check_dsn_notify(struct cfg_state *st, const char *name, const char *v, char *norm)
 {
 	static const char *const conds[] = { "failure", "delay", "success" };
 	char show[CFG_SHOW_MAX + 8];
@@ -400,8 +402,8 @@ static int cfg_check_dsn_notify(struct cfg_state *st, const char *v, char *norm)
 			if (n == strlen(conds[i]) && strncasecmp(p, conds[i], n) == 0)
 				break;
 		if (i == 3 || seen[i])
-			return cfg_fail(st, "dsn_notify: expected off, never, or a comma-separated "
-				       "list of failure, delay and success, not '%s'",
+			return cfg_fail(st, "%s: expected off, never, or a comma-separated "
+				       "list of failure, delay and success, not '%s'", name,
 				       cfg_show(show, sizeof show, v));
 		seen[i] = true;
 		if (o != 0)
@@ -417,7 +419,7 @@ static int cfg_check_dsn_notify(struct cfg_state *st, const char *v, char *norm)
 	return 0;
 }
 
-static int cfg_check_syslog(struct cfg_state *st, const char *v, char *norm)
+static int cfg_check_syslog(struct cfg_state *st, const char *name, const char *v, char *norm)
 {
 	char show[CFG_SHOW_MAX + 8];
 	size_t i;
@@ -435,11 +437,11 @@ static int cfg_check_syslog(struct cfg_state *st, const char *v, char *norm)
 			cfg_put(norm, cfg_syslog_facilities[i]);
 			return 0;
 		}
-	return cfg_fail(st, "syslog: expected on, off, LOG_USER, LOG_MAIL or LOG_LOCAL0 to "
-		       "LOG_LOCAL7, not '%s'", cfg_show(show, sizeof show, v));
+	return cfg_fail(st, "%s: expected on, off, LOG_USER, LOG_MAIL or LOG_LOCAL0 to "
+		       "LOG_LOCAL7, not '%s'", name, cfg_show(show, sizeof show, v));
 }
 
-static int cfg_check_fingerprint(struct cfg_state *st, const char *v, char *norm)
+static int cfg_check_fingerprint(struct cfg_state *st, const char *name, const char *v, char *norm)
 {
 	char show[CFG_SHOW_MAX + 8];
 	size_t n = strlen(v), i, bytes;
@@ -464,8 +466,8 @@ static int cfg_check_fingerprint(struct cfg_state *st, const char *v, char *norm
 	cfg_upper(norm);
 	return 0;
 bad:
-	return cfg_fail(st, "tls_fingerprint: expected 16, 20 or 32 hex bytes separated by ':' "
-		       "(MD5, SHA-1 or SHA-256), not '%s'", cfg_show(show, sizeof show, v));
+	return cfg_fail(st, "%s: expected 16, 20 or 32 hex bytes separated by ':' "
+		       "(MD5, SHA-1 or SHA-256), not '%s'", name, cfg_show(show, sizeof show, v));
 }
 
 /* Check V for key K (spelled NAME in the file) and write the value to store
@@ -526,7 +528,7 @@ static int cfg_check(struct cfg_state *st, enum cfg_key k, const char *name, con
 					cfg_show(show, sizeof show, v));
 		return 0;
 	case CFG_T_AUTH:
-		return cfg_check_auth(st, v, norm);
+		return cfg_check_auth(st, name, v, norm);
 	case CFG_T_PROTOCOL:
 		if (strcasecmp(v, "smtp") != 0 && strcasecmp(v, "lmtp") != 0)
 			return cfg_fail(st, "%s: expected smtp or lmtp, not '%s'", name,
@@ -535,7 +537,7 @@ static int cfg_check(struct cfg_state *st, enum cfg_key k, const char *name, con
 		cfg_lower(norm);
 		return 0;
 	case CFG_T_DSN_NOTIFY:
-		return cfg_check_dsn_notify(st, v, norm);
+		return cfg_check_dsn_notify(st, name, v, norm);
 	case CFG_T_DSN_RETURN:
 		if (strcmp(v, "off") != 0 && strcasecmp(v, "headers") != 0 && strcasecmp(v, "full") != 0)
 			return cfg_fail(st, "%s: expected off, headers or full, not '%s'", name,
@@ -544,9 +546,9 @@ static int cfg_check(struct cfg_state *st, enum cfg_key k, const char *name, con
 		cfg_lower(norm);
 		return 0;
 	case CFG_T_SYSLOG:
-		return cfg_check_syslog(st, v, norm);
+		return cfg_check_syslog(st, name, v, norm);
 	case CFG_T_FINGERPRINT:
-		return cfg_check_fingerprint(st, v, norm);
+		return cfg_check_fingerprint(st, name, v, norm);
 	case CFG_T_ADDRESS:
 		for (p = v; *p != '\0'; p++)
 			if ((unsigned char)*p < 0x20 || *p == 0x7f)
@@ -729,62 +731,82 @@ out:
 	return r;
 }
 
-/* A keyword line other than defaults/account. */
-static int cfg_setting(struct cfg_state *st, const char *kw, const char *v, struct cfg_line_bufs *b)
+/* The key keyword KW sets, and how: CFG_A_SAME for a modern keyword or an
+ * alias of it. Returns 0, or -1 when KW is unknown. */
+static int cfg_keyword_find(const char *kw, enum cfg_key *k, enum cfg_alias *alias)
 {
-	struct cfg_account *target = st->cur != NULL ? st->cur : &st->defaults;
-	char show[CFG_SHOW_MAX + 8];
-	const char *suggest;
-	enum cfg_key k = CFG_KEY_COUNT;
 	size_t i;
-	int r;
 
 	for (i = 0; i < CFG_KEY_COUNT; i++)
 		if (cfg_keywords[i].name != NULL && strcmp(kw, cfg_keywords[i].name) == 0) {
-			k = (enum cfg_key)i;
-			if ((r = cfg_check(st, k, kw, v, b->norm)) != 0)
-				return r;
-			break;
+			*k = (enum cfg_key)i;
+			*alias = CFG_A_SAME;
+			return 0;
 		}
-	for (i = 0; k == CFG_KEY_COUNT && i < sizeof cfg_old_keywords / sizeof cfg_old_keywords[0]; i++) {
-		const struct cfg_old_keyword *o = &cfg_old_keywords[i];
+	for (i = 0; i < sizeof cfg_old_keywords / sizeof cfg_old_keywords[0]; i++)
+		if (strcmp(kw, cfg_old_keywords[i].name) == 0) {
+			*k = cfg_old_keywords[i].key;
+			*alias = cfg_old_keywords[i].alias;
+			return 0;
+		}
+	return -1;
+}
 
-		if (strcmp(kw, o->name) != 0)
-			continue;
-		switch (o->alias) {
-		case CFG_A_UNSUPPORTED:
-			return cfg_fail(st, "%s is not supported: kurier runs no commands from its "
-				       "configuration file except passwordeval; write the command's "
-				       "output into the file instead", kw);
-		case CFG_A_SAME:
-			if ((r = cfg_check(st, o->key, kw, v, b->norm)) != 0)
-				return r;
-			break;
-		case CFG_A_OFF:
-			if (*v != '\0')
-				return cfg_fail(st, "%s takes no value (it means %s off)", kw,
-						cfg_keywords[o->key].name);
-			cfg_put(b->norm, "off");
-			break;
-		case CFG_A_INVERT:
-		case CFG_A_AUTO_OFF:
-			if ((r = cfg_check_bool(st, kw, v, b->norm)) != 0)
-				return r;
-			if (o->alias == CFG_A_INVERT)
-				cfg_put(b->norm, strcmp(b->norm, "on") == 0 ? "off" : "on");
-			else if (strcmp(b->norm, "on") == 0)
-				cfg_put(b->norm, "auto");
-			break;
-		}
-		k = o->key;
-	}
-	if (k == CFG_KEY_COUNT) {
+/* Check V, the value of keyword KW (spelled NAME in messages), and write the
+ * value to store into NORM; *KEY is the key it sets. */
+static int cfg_normalise(struct cfg_state *st, const char *kw, const char *name, const char *v, char *norm,
+			 enum cfg_key *key)
+{
+	char show[CFG_SHOW_MAX + 8];
+	const char *suggest;
+	enum cfg_alias alias;
+	enum cfg_key k;
+	int r;
+
+	if (cfg_keyword_find(kw, &k, &alias) != 0) {
 		suggest = cfg_suggest(kw);
 		if (suggest != NULL)
 			return cfg_fail(st, "unknown keyword '%s'; did you mean '%s'?",
 					cfg_show(show, sizeof show, kw), suggest);
 		return cfg_fail(st, "unknown keyword '%s'", cfg_show(show, sizeof show, kw));
 	}
+	switch (alias) {
+	case CFG_A_UNSUPPORTED:
+		return cfg_fail(st, "%s is not supported: kurier runs no commands from its "
+			       "configuration file except passwordeval; write the command's "
+			       "output into the file instead", name);
+	case CFG_A_SAME:
+		if ((r = cfg_check(st, k, name, v, norm)) != 0)
+			return r;
+		break;
+	case CFG_A_OFF:
+		if (*v != '\0')
+			return cfg_fail(st, "%s takes no value (it means %s off)", name, cfg_keywords[k].name);
+		cfg_put(norm, "off");
+		break;
+	case CFG_A_INVERT:
+	case CFG_A_AUTO_OFF:
+		if ((r = cfg_check_bool(st, name, v, norm)) != 0)
+			return r;
+		if (alias == CFG_A_INVERT)
+			cfg_put(norm, strcmp(norm, "on") == 0 ? "off" : "on");
+		else if (strcmp(norm, "on") == 0)
+			cfg_put(norm, "auto");
+		break;
+	}
+	*key = k;
+	return 0;
+}
+
+/* A keyword line other than defaults/account. */
+static int cfg_setting(struct cfg_state *st, const char *kw, const char *v, struct cfg_line_bufs *b)
+{
+	struct cfg_account *target = st->cur != NULL ? st->cur : &st->defaults;
+	enum cfg_key k = CFG_KEY_COUNT;
+	int r;
+
+	if ((r = cfg_normalise(st, kw, kw, v, b->norm, &k)) != 0)
+		return r;
 	if ((r = cfg_set(st, target, k, b->norm, st->lineno)) != 0)
 		return r;
 	if (k == CFG_PASSWORD && b->norm[0] != '\0')
@@ -1087,4 +1109,88 @@ long cfg_long(const struct cfg_account *a, enum cfg_key k, long dflt)
 bool cfg_key_is_secret(enum cfg_key k)
 {
 	return k == CFG_PASSWORD;
+}
+
+struct cfg_account *cfg_account_new(const char *name, const char *path)
+{
+	struct cfg_account *a = xcalloc(1, sizeof *a);
+
+	a->name = xstrdup(name);
+	a->path = xstrdup(path);
+	return a;
+}
+
+struct cfg_account *cfg_account_dup(const struct cfg_account *src)
+{
+	struct cfg_account *a = cfg_account_new(src->name, src->path);
+	int k;
+
+	for (k = 0; k < CFG_KEY_COUNT; k++) {
+		a->val[k] = src->val[k] != NULL ? xstrdup(src->val[k]) : NULL;
+		a->line[k] = src->line[k];
+	}
+	a->decl_line = src->decl_line;
+	return a;
+}
+
+/* An empty value unsets a key, except where the file gives "" a meaning of
+ * its own: the on/off keys, auth, syslog, set_*_header and set_to_header
+ * (all "on"), and the old spellings that stand for a boolean. */
+static bool cfg_empty_unsets(enum cfg_key k, enum cfg_alias alias)
+{
+	if (alias != CFG_A_SAME)
+		return false;
+	switch (cfg_keywords[k].type) {
+	case CFG_T_BOOL:
+	case CFG_T_AUTO_ON_OFF:
+	case CFG_T_AUTH:
+	case CFG_T_SYSLOG:
+		return false;
+	default:
+		return k != CFG_SET_TO_HEADER;
+	}
+}
+
+int cfg_account_override(struct cfg_account *a, const char *keyword, const char *value, const char *origin,
+			 char *err, size_t errlen)
+{
+	struct cfg_state st;
+	struct cfg_line_bufs *b = NULL;
+	const char *name = origin != NULL ? origin : keyword;
+	enum cfg_alias alias;
+	enum cfg_key k;
+	int r;
+
+	memset(&st, 0, sizeof st);
+	st.err = err;
+	st.errlen = errlen;
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	/* A file line can hold neither, and a value with a line break would
+	 * end up inside an SMTP command (EHLO, the envelope) or a header. */
+	if (strpbrk(value, "\r\n") != NULL) {
+		r = cfg_fail(&st, "%s: a value cannot contain a line break", name);
+		goto out;
+	}
+	if (strlen(value) > CFG_LINE_MAX) {
+		r = cfg_fail(&st, "%s: value too long (more than %d bytes)", name, CFG_LINE_MAX);
+		goto out;
+	}
+	if (*value == '\0' && cfg_keyword_find(keyword, &k, &alias) == 0 && cfg_empty_unsets(k, alias)) {
+		cfg_free_value(k, a->val[k]);
+		a->val[k] = NULL;
+		a->line[k] = 0;
+		r = 0;
+		goto out;
+	}
+	b = xmalloc(sizeof *b);
+	if ((r = cfg_normalise(&st, keyword, name, value, b->norm, &k)) != 0)
+		goto out;
+	r = cfg_set(&st, a, k, b->norm, 0);
+out:
+	if (b != NULL) {
+		explicit_bzero(b, sizeof *b);
+		free(b);
+	}
+	return r;
 }

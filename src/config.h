@@ -123,4 +123,23 @@ bool cfg_key_is_secret(enum cfg_key k);
  * or -1. */
 int cfg_key_lookup(const char *name);
 
+/* A new empty account NAME (no settings), for one built from the command
+ * line or the environment; PATH is what messages name as its origin. */
+struct cfg_account *cfg_account_new(const char *name, const char *path);
+/* A private copy of SRC (not linked into any list), to apply overrides to. */
+struct cfg_account *cfg_account_dup(const struct cfg_account *src);
+/* Free an account made by cfg_account_new or cfg_account_dup (NULL is fine). */
+void cfg_account_free(struct cfg_account *a);
+
+/* Set KEYWORD (a modern keyword or an old spelling, as in a file) to VALUE
+ * in A, with exactly the checks and normalisation of a file line; line[k]
+ * becomes 0. An empty VALUE unsets the key (val NULL), except for the keys
+ * where an empty value means "on" in a file (on/off keys, auth, syslog,
+ * set_*_header, set_to_header). A value with CR or LF, or longer than
+ * CFG_LINE_MAX, is refused. ORIGIN names the setting in messages ("--port";
+ * NULL: KEYWORD): ERR reads "--port: expected a port number from 1 to
+ * 65535, not 'x'". Returns 0 or -1. */
+int cfg_account_override(struct cfg_account *a, const char *keyword, const char *value, const char *origin,
+			 char *err, size_t errlen);
+
 #endif

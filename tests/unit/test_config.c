@@ -664,6 +664,152 @@ static void test_config_typed_reads(void **state)
 	cfg_free(&cf);
 }
 
+
+/* cfg_account_override: a value from the command line, checked as a file
+ * line is; VALUE "(null)" in EXPECT: the key ends up unset. The account
+ * starts from BASE (a file account a). */
+struct override_row {
+	const char *keyword;
+	const char *value;
+	int rc;
+	const char *expect;       /* "KEY|VALUE" after the call, or the error message */
+};
+
+static const struct override_row override_rows[] = {
+	{ "port", "2525", 0, "port|2525" },
+	{ "port", "02525", 0, "port|2525" },
+	{ "port", "x", -1, "--port: expected a port number from 1 to 65535, not 'x'" },
+	{ "port", "65536", -1, "--port: expected a port number from 1 to 65535, not '65536'" },
+	{ "port", "", 0, "port|(null)" },
+	{ "domain", "", 0, "domain|(null)" },
+	{ "domain", "client.example", 0, "domain|client.example" },
+	{ "domain", "a\r\nMAIL FROM:<x>", -1, "--domain: a value cannot contain a line break" },
+	{ "domain", "a\nb", -1, "--domain: a value cannot contain a line break" },
+	{ "host", "", 0, "host|(null)" },
+	{ "host", "relay", 0, "host|relay" },
+	{ "tls", "off", 0, "tls|off" },
+	{ "tls", "", 0, "tls|on" },
+	{ "tls", "maybe", -1, "--tls: expected on or off, not 'maybe'" },
+	{ "tls_certcheck", "on", 0, "tls_certcheck|on" },
+	{ "tls_fingerprint", "", 0, "tls_fingerprint|(null)" },
+	{ "tls_fingerprint", "ab:cd", -1,
+	  "--tls_fingerprint: expected 16, 20 or 32 hex bytes separated by ':' (MD5, SHA-1 or SHA-256), not 'ab:cd'" },
+	{ "timeout", "off", 0, "timeout|off" },
+	{ "timeout", "86401", -1, "--timeout must be at most 86400 seconds (one day), not '86401'" },
+	{ "connect_timeout", "30", 0, "timeout|30" },
+	{ "connect_timeout", "", 0, "timeout|(null)" },
+	{ "protocol", "LMTP", 0, "protocol|lmtp" },
+	{ "auth", "", 0, "auth|on" },
+	{ "auth", "scram-sha-256", 0, "auth|SCRAM-SHA-256" },
+	{ "auth", "bogus", -1, "--auth: unknown method 'bogus'; expected on, off or one of plain, login, "
+	  "cram-md5, digest-md5, scram-sha-1, scram-sha-1-plus, scram-sha-256, scram-sha-256-plus, gssapi, "
+	  "external, oauthbearer, xoauth2, ntlm" },
+	{ "syslog", "", 0, "syslog|on" },
+	{ "syslog", "log_local3", 0, "syslog|LOG_LOCAL3" },
+	{ "syslog", "LOG_KERN", -1, "--syslog: expected on, off, LOG_USER, LOG_MAIL or LOG_LOCAL0 to LOG_LOCAL7, "
+	  "not 'LOG_KERN'" },
+	{ "dsn_notify", "failure,delay", 0, "dsn_notify|FAILURE,DELAY" },
+	{ "dsn_notify", "", 0, "dsn_notify|(null)" },
+	{ "dsn_notify", "often", -1, "--dsn_notify: expected off, never, or a comma-separated list of failure, "
+	  "delay and success, not 'often'" },
+	{ "dsn_return", "FULL", 0, "dsn_return|full" },
+	{ "set_from_header", "", 0, "set_from_header|on" },
+	{ "set_date_header", "off", 0, "set_date_header|off" },
+	{ "set_to_header", "", 0, "set_to_header|" },
+	{ "keepbcc", "", 0, "remove_bcc_headers|off" },
+	{ "keepbcc", "off", 0, "remove_bcc_headers|on" },
+	{ "add_missing_from_header", "on", 0, "set_from_header|auto" },
+	{ "add_missing_date_header", "off", 0, "set_date_header|off" },
+	{ "auto_from", "", 0, "auto_from|on" },
+	{ "tls_min_dh_prime_bits", "", 0, "tls_min_dh_prime_bits|(null)" },
+	{ "tls_min_dh_prime_bits", "-1", -1, "--tls_min_dh_prime_bits: expected a positive number of bits or nothing, "
+	  "not '-1'" },
+	{ "proxy_port", "0", -1, "--proxy_port: expected a port number from 1 to 65535, not '0'" },
+	{ "from", "a\001b@x", -1, "--from: control characters are not allowed in an address" },
+	{ "user", "", 0, "user|(null)" },
+	{ "passwordeval", "pass show mail", 0, "passwordeval|pass show mail" },
+	{ "tls_nocertcheck", "", 0, "tls_certcheck|off" },
+	{ "eval", "x", -1, "--eval is not supported: kurier runs no commands from its configuration file except "
+	  "passwordeval; write the command's output into the file instead" },
+	{ "frobnicate", "1", -1, "unknown keyword 'frobnicate'" },
+};
+
+static void test_config_override_table(void **state)
+{
+	static const char in[] = "account a\nhost mx.example\nport 587\ndomain d.example\ntls_fingerprint "
+				 "AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD\nuser me\n"
+				 "dsn_notify never\ntimeout 10\ntls_min_dh_prime_bits 2048\n";
+	struct cfg_file cf;
+	char err[KURIER_ERRLEN];
+	size_t i;
+	(void)state;
+
+	assert_int_equal(cfg_parse("rc", in, strlen(in), &cf, err, sizeof err), 0);
+	for (i = 0; i < sizeof override_rows / sizeof override_rows[0]; i++) {
+		const struct override_row *row = &override_rows[i];
+		struct cfg_account *a = cfg_account_dup(cfg_find(&cf, "a"));
+		char origin[64], key[64];
+		const char *bar = strchr(row->expect, '|');
+		int k, rc;
+
+		snprintf(origin, sizeof origin, "--%s", row->keyword);
+		snprintf(err, sizeof err, "x");
+		rc = cfg_account_override(a, row->keyword, row->value, origin, err, sizeof err);
+		if (rc != row->rc)
+			fail_msg("row %zu (%s=%s): rc %d, expected %d (%s)", i, row->keyword, row->value, rc, row->rc, err);
+		if (rc != 0) {
+			if (strcmp(err, row->expect) != 0)
+				fail_msg("row %zu: error\n  '%s', expected\n  '%s'", i, err, row->expect);
+		} else {
+			assert_string_equal(err, "");
+			assert_non_null(bar);
+			snprintf(key, sizeof key, "%.*s", (int)(bar - row->expect), row->expect);
+			k = cfg_key_lookup(key);
+			assert_true(k >= 0);
+			if (strcmp(bar + 1, "(null)") == 0) {
+				if (a->val[k] != NULL)
+					fail_msg("row %zu: %s is '%s', expected unset", i, key, a->val[k]);
+			} else {
+				if (a->val[k] == NULL || strcmp(a->val[k], bar + 1) != 0)
+					fail_msg("row %zu: %s is '%s', expected '%s'", i, key,
+						 a->val[k] != NULL ? a->val[k] : "(null)", bar + 1);
+				assert_int_equal(a->line[k], 0);
+			}
+		}
+		/* the file's account itself is never touched */
+		assert_string_equal(cfg_find(&cf, "a")->val[CFG_PORT], "587");
+		assert_string_equal(cfg_find(&cf, "a")->val[CFG_DOMAIN], "d.example");
+		cfg_account_free(a);
+	}
+	cfg_free(&cf);
+}
+
+/* A value longer than a file line could hold is refused, not cut. */
+static void test_config_override_long_value(void **state)
+{
+	struct cfg_account *a = cfg_account_new("(command line)", "command line");
+	char *v = malloc(CFG_LINE_MAX + 2);
+	char err[KURIER_ERRLEN];
+	(void)state;
+
+	assert_non_null(v);
+	memset(v, 'x', CFG_LINE_MAX + 1);
+	v[CFG_LINE_MAX + 1] = '\0';
+	assert_int_equal(cfg_account_override(a, "domain", v, "--domain", err, sizeof err), -1);
+	assert_string_equal(err, "--domain: value too long (more than 4096 bytes)");
+	assert_null(a->val[CFG_DOMAIN]);
+	v[CFG_LINE_MAX] = '\0';
+	assert_int_equal(cfg_account_override(a, "domain", v, NULL, err, sizeof err), 0);
+	assert_int_equal(strlen(a->val[CFG_DOMAIN]), CFG_LINE_MAX);
+	assert_string_equal(a->name, "(command line)");
+	assert_string_equal(a->path, "command line");
+	assert_int_equal(cfg_account_override(a, "port", "x", NULL, err, sizeof err), -1);
+	assert_string_equal(err, "port: expected a port number from 1 to 65535, not 'x'");
+	free(v);
+	cfg_account_free(a);
+	cfg_account_free(NULL);
+}
+
 /* Deterministic mutations of valid files: every result is 0 or -1 with a
  * NUL-terminated message, and nothing leaks or overruns (ASan). */
 static void test_config_mutations(void **state)
@@ -885,6 +1031,8 @@ int main(void)
 		cmocka_unit_test(test_config_merge),
 		cmocka_unit_test(test_config_keys),
 		cmocka_unit_test(test_config_typed_reads),
+		cmocka_unit_test(test_config_override_table),
+		cmocka_unit_test(test_config_override_long_value),
 		cmocka_unit_test(test_config_mutations),
 		cmocka_unit_test_setup_teardown(test_load_permissions, tmp_setup, tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_load_errors, tmp_setup, tmp_teardown),
