@@ -12,9 +12,26 @@
 _kurier_value_letters=frFaCXNRVBLhO
 _kurier_subopt_letters=boe
 
-_kurier_options='-t -f -r --from --read-envelope-from -F -i -oi -N -R -V
--B8BITMIME -B7BIT -a --account -C --file -v -X --debug -bm -bp -bi -q --pretend
---serverinfo --help --version'
+_kurier_options='-t --read-recipients -f -r --from --read-envelope-from -F -i -oi
+-N -R -V -B8BITMIME -B7BIT -a --account -C --file -v -X -d --debug -bm -bp -bi
+-q -P --pretend -S --serverinfo --help --version
+--host --port --protocol --domain --timeout --connect-timeout --source-ip
+--socket --proxy-host --proxy-port --auth --user --passwordeval --tls
+--tls-starttls --tls-certcheck --tls-trust-file --tls-crl-file --tls-fingerprint
+--tls-key-file --tls-cert-file --tls-priorities --tls-host-override
+--tls-min-dh-prime-bits --maildomain --dsn-notify --dsn-return --set-from-header
+--set-date-header --set-msgid-header --set-to-header --remove-bcc-headers
+--undisclosed-recipients --keepbcc --add-missing-from-header
+--add-missing-date-header --auto-from --logfile --logfile-time-format --syslog
+--aliases'
+
+# The account settings whose value may be the next word (--port 25); the
+# on|off ones take theirs only joined with '=' (--tls=off), as in src/cli.c.
+_kurier_setting_options='--host --port --protocol --domain --timeout
+--connect-timeout --source-ip --socket --proxy-host --proxy-port --user
+--passwordeval --tls-trust-file --tls-crl-file --tls-fingerprint --tls-key-file
+--tls-cert-file --tls-priorities --tls-host-override --tls-min-dh-prime-bits
+--maildomain --dsn-notify --dsn-return --logfile --logfile-time-format --aliases'
 
 # _kurier_config_file CONFIG: the file kurier would read, given the -C or
 # --file value CONFIG from the command line (empty when there is none).
@@ -60,7 +77,7 @@ _kurier_value()
 		words=($(_kurier_accounts "$(_kurier_config_file "$config")"))
 		COMPREPLY=($(compgen -P "$prefix" -W "${words[*]}" -- "$cur"))
 		;;
-	C | file | X)
+	C | file | X | tls-trust-file | tls-crl-file | tls-key-file | tls-cert-file | logfile | aliases | socket)
 		if [[ -z $prefix ]] && declare -F _filedir >/dev/null; then
 			_filedir
 		else
@@ -86,6 +103,15 @@ _kurier_value()
 		;;
 	B)
 		words=(8BITMIME 7BIT)
+		COMPREPLY=($(compgen -P "$prefix" -W "${words[*]}" -- "$cur"))
+		;;
+	protocol)
+		words=(smtp lmtp)
+		COMPREPLY=($(compgen -P "$prefix" -W "${words[*]}" -- "$cur"))
+		;;
+	tls | tls-starttls | tls-certcheck | remove-bcc-headers | undisclosed-recipients | keepbcc | \
+	add-missing-from-header | add-missing-date-header | auto-from)
+		words=(on off)
 		COMPREPLY=($(compgen -P "$prefix" -W "${words[*]}" -- "$cur"))
 		;;
 	*) COMPREPLY=() ;; # addresses, names, ids: nothing to offer
@@ -132,7 +158,11 @@ _kurier()
 		--) ended=1; break ;;
 		--file=*) config=${w#--file=} ;;
 		--account | --file | --from) expect=${w#--} ;;
-		--*) ;;
+		--*=*) ;;
+		--*)
+			# an account setting's value in the next word: skip it
+			[[ " "${_kurier_setting_options//$'\n'/ }" " == *" $w "* ]] && expect=${w#--}
+			;;
 		-?*)
 			for ((j = 1; j < ${#w}; j++)); do
 				c=${w:j:1}
@@ -162,9 +192,7 @@ _kurier()
 		w=${cur%%=*}
 		# With '=' in COMP_WORDBREAKS only the value is replaced.
 		((split)) && rest= || rest=$w=
-		case $w in
-		--account | --file | --from) _kurier_value "${w#--}" "$rest" "${cur#*=}" "$config" ;;
-		esac
+		_kurier_value "${w#--}" "$rest" "${cur#*=}" "$config"
 		;;
 	--*) COMPREPLY=($(compgen -W "$_kurier_options" -- "$cur")) ;;
 	-?*)

@@ -28,8 +28,12 @@ function __kurier_walk
                 end
             case '--file=*'
                 set file (string replace -- --file= '' "$t")
-            case --account --from
-                set -e tokens[1]
+            case --account --from --host --port --protocol --domain --timeout \
+                    --connect-timeout --source-ip --socket --proxy-host --proxy-port --user \
+                    --passwordeval --tls-trust-file --tls-crl-file --tls-fingerprint --tls-key-file \
+                    --tls-cert-file --tls-priorities --tls-host-override --tls-min-dh-prime-bits \
+                    --maildomain --dsn-notify --dsn-return --logfile --logfile-time-format --aliases
+                set -e tokens[1] # the value in the next word
             case '--*'
             case -
                 set open 1 # a lone '-' is a recipient
@@ -107,7 +111,7 @@ function __kurier_notify
 end
 
 complete -c kurier -f
-complete -c kurier -n __kurier_options_open -s t -d 'Take recipients from To/Cc/Bcc (or Resent-*)'
+complete -c kurier -n __kurier_options_open -s t -l read-recipients -d 'Take recipients from To/Cc/Bcc (or Resent-*)'
 complete -c kurier -n __kurier_options_open -s f -x -d 'Envelope sender (<> for the null sender)'
 complete -c kurier -n __kurier_options_open -s r -x -d 'Envelope sender (<> for the null sender)'
 complete -c kurier -n __kurier_options_open -l from -x -d 'Envelope sender (<> for the null sender)'
@@ -124,12 +128,54 @@ complete -c kurier -n __kurier_options_open -s a -l account -x -a '(__kurier_acc
 complete -c kurier -n __kurier_options_open -s C -l file -r -F -d 'Read the configuration from FILE'
 complete -c kurier -n __kurier_options_open -s v -d 'Verbose (repeat for more)'
 complete -c kurier -n __kurier_options_open -s X -r -F -d 'Write a protocol transcript to FILE'
-complete -c kurier -n __kurier_options_open -l debug -d 'Protocol transcript on standard error'
+complete -c kurier -n __kurier_options_open -s d -l debug -d 'Protocol transcript on standard error'
 complete -c kurier -n __kurier_options_open -o bm -d 'Deliver a message (the default)'
 complete -c kurier -n __kurier_options_open -o bp -d 'List the queue (kurier keeps none)'
 complete -c kurier -n __kurier_options_open -o bi -d 'Rebuild aliases (nothing to do)'
 complete -c kurier -n __kurier_options_open -o q -d 'Run the queue (nothing to do)'
-complete -c kurier -n __kurier_options_open -l pretend -d 'Print the resolved account and exit'
-complete -c kurier -n __kurier_options_open -l serverinfo -d "Print the server's greeting and capabilities"
+complete -c kurier -n __kurier_options_open -s P -l pretend -d 'Print the resolved account and exit'
+complete -c kurier -n __kurier_options_open -s S -l serverinfo -d "Print the server's greeting and capabilities"
 complete -c kurier -n __kurier_options_open -l help -d 'Print the help'
 complete -c kurier -n __kurier_options_open -l version -d 'Print the version and the libraries in use'
+# Account settings (msmtp options): each overrides the keyword of its name.
+complete -c kurier -n __kurier_options_open -l host -x -d 'SMTP server host name (without -a: no configuration file)'
+complete -c kurier -n __kurier_options_open -l port -x -d 'SMTP server port'
+complete -c kurier -n __kurier_options_open -l protocol -x -a 'smtp lmtp' -d 'SMTP or LMTP'
+complete -c kurier -n __kurier_options_open -l domain -x -d 'EHLO name (empty: the default)'
+complete -c kurier -n __kurier_options_open -l timeout -x -d 'Network timeout in seconds, or off'
+complete -c kurier -n __kurier_options_open -l connect-timeout -x -d 'Old name of --timeout'
+complete -c kurier -n __kurier_options_open -l source-ip -x -d 'Local address to connect from'
+complete -c kurier -n __kurier_options_open -l socket -r -F -d 'Connect to this local socket'
+complete -c kurier -n __kurier_options_open -l proxy-host -x -d 'SOCKS5 proxy host'
+complete -c kurier -n __kurier_options_open -l proxy-port -x -d 'SOCKS5 proxy port'
+complete -c kurier -n __kurier_options_open -l auth -d 'Authentication: on, off or a mechanism (=VALUE joined)'
+complete -c kurier -n __kurier_options_open -l user -x -d 'User name for authentication'
+complete -c kurier -n __kurier_options_open -l passwordeval -x -d 'Command that prints the password'
+complete -c kurier -n __kurier_options_open -l tls -d 'TLS: on or off (=VALUE joined)'
+complete -c kurier -n __kurier_options_open -l tls-starttls -d 'STARTTLS (on) or TLS on connect (off) (=VALUE joined)'
+complete -c kurier -n __kurier_options_open -l tls-certcheck -d 'Check the server certificate (=VALUE joined)'
+complete -c kurier -n __kurier_options_open -l tls-trust-file -r -F -d 'Trusted CA certificates'
+complete -c kurier -n __kurier_options_open -l tls-crl-file -r -F -d 'Certificate revocation list'
+complete -c kurier -n __kurier_options_open -l tls-fingerprint -x -d 'Pin the fingerprint of the server certificate'
+complete -c kurier -n __kurier_options_open -l tls-key-file -r -F -d 'Client certificate key'
+complete -c kurier -n __kurier_options_open -l tls-cert-file -r -F -d 'Client certificate'
+complete -c kurier -n __kurier_options_open -l tls-priorities -x -d 'GnuTLS priority string'
+complete -c kurier -n __kurier_options_open -l tls-host-override -x -d 'Host name to verify the certificate for'
+complete -c kurier -n __kurier_options_open -l tls-min-dh-prime-bits -x -d 'Minimum Diffie-Hellman prime size'
+complete -c kurier -n __kurier_options_open -l maildomain -x -d 'Domain for addresses without one'
+complete -c kurier -n __kurier_options_open -l dsn-notify -x -a 'off never failure delay success' -d 'DSN notification of the account'
+complete -c kurier -n __kurier_options_open -l dsn-return -x -a 'off headers full' -d 'DSN return of the account'
+complete -c kurier -n __kurier_options_open -l set-from-header -d 'Add a From header: auto, on or off (=VALUE joined)'
+complete -c kurier -n __kurier_options_open -l set-date-header -d 'Add a Date header: auto or off (=VALUE joined)'
+complete -c kurier -n __kurier_options_open -l set-msgid-header -d 'Add a Message-ID header: auto or off (=VALUE joined)'
+complete -c kurier -n __kurier_options_open -l set-to-header -d 'Undisclosed recipients To header (=VALUE joined)'
+complete -c kurier -n __kurier_options_open -l remove-bcc-headers -d 'Remove Bcc headers (=VALUE joined)'
+complete -c kurier -n __kurier_options_open -l undisclosed-recipients -d 'Replace To and Cc with undisclosed-recipients (=VALUE joined)'
+complete -c kurier -n __kurier_options_open -l keepbcc -d 'Old: keep Bcc headers (=VALUE joined)'
+complete -c kurier -n __kurier_options_open -l add-missing-from-header -d 'Old: add a missing From header (=VALUE joined)'
+complete -c kurier -n __kurier_options_open -l add-missing-date-header -d 'Old: add a missing Date header (=VALUE joined)'
+complete -c kurier -n __kurier_options_open -l auto-from -d 'Old: from as user@maildomain (=VALUE joined)'
+complete -c kurier -n __kurier_options_open -l logfile -r -F -d 'Log file (- for standard output)'
+complete -c kurier -n __kurier_options_open -l logfile-time-format -x -d 'Strftime format of the log'
+complete -c kurier -n __kurier_options_open -l syslog -d 'Syslog: on, off or a facility (=VALUE joined)'
+complete -c kurier -n __kurier_options_open -l aliases -r -F -d 'Aliases file'

@@ -14,10 +14,11 @@
 const char cli_help_text[] =
 	"Usage: kurier [OPTION...] [--] RECIPIENT...\n"
 	"       kurier [OPTION...] -t [--] [RECIPIENT...]\n"
+	"       kurier --host=HOST [SETTING...] [--] RECIPIENT...   (no config file)\n"
 	"Read a message on standard input and submit it to the account's server.\n"
 	"\n"
 	"Envelope and message:\n"
-	"  -t                      take recipients from To/Cc/Bcc (or Resent-*)\n"
+	"  -t, --read-recipients   take recipients from To/Cc/Bcc (or Resent-*)\n"
 	"  -f, -r, --from=ADDR     envelope sender ('<>' for the null sender)\n"
 	"      --read-envelope-from  envelope sender from the From header\n"
 	"  -F NAME                 full name of the sender\n"
@@ -29,45 +30,109 @@ const char cli_help_text[] =
 	"Account:\n"
 	"  -a, --account=NAME      use account NAME\n"
 	"  -C, --file=FILE         read the configuration from FILE\n"
+	"Account settings: each overrides the kurierrc(5) keyword of its name ('_' for\n"
+	"'-'); an empty value unsets it; an on|off option alone means on; --host\n"
+	"without -a uses no configuration file (then TLS is still the default):\n"
+	"  --host=HOST, --port=PORT, --protocol=smtp|lmtp, --domain=EHLO-NAME,\n"
+	"  --timeout=SECS, --connect-timeout=SECS, --source-ip=ADDR, --socket=PATH,\n"
+	"  --proxy-host=HOST, --proxy-port=PORT, --auth=on|off|MECH, --user=NAME,\n"
+	"  --passwordeval=COMMAND, --tls=on|off, --tls-starttls=on|off,\n"
+	"  --tls-certcheck=on|off, --tls-trust-file=FILE, --tls-crl-file=FILE,\n"
+	"  --tls-fingerprint=HEX, --tls-key-file=FILE, --tls-cert-file=FILE,\n"
+	"  --tls-priorities=STRING, --tls-host-override=NAME, --tls-min-dh-prime-bits=N,\n"
+	"  --maildomain=DOMAIN, --dsn-notify=CONDITIONS, --dsn-return=headers|full,\n"
+	"  --set-from-header=auto|on|off, --set-date-header=auto|off,\n"
+	"  --set-msgid-header=auto|off, --set-to-header=on|off|VALUE,\n"
+	"  --remove-bcc-headers=on|off, --undisclosed-recipients=on|off,\n"
+	"  --keepbcc=on|off, --add-missing-from-header=on|off,\n"
+	"  --add-missing-date-header=on|off, --auto-from=on|off, --logfile=FILE,\n"
+	"  --logfile-time-format=FORMAT, --syslog=on|off|FACILITY, --aliases=FILE\n"
 	"Output:\n"
 	"  -v                      verbose (repeat for more)\n"
 	"  -X FILE                 write a protocol transcript to FILE\n"
-	"      --debug             protocol transcript on standard error\n"
+	"  -d, --debug             protocol transcript on standard error\n"
 	"Modes:\n"
 	"  -bm                     deliver a message (the default)\n"
 	"  -bp                     list the queue: kurier keeps none, so it is empty\n"
 	"  -bi                     rebuild aliases: nothing to do (read as text)\n"
 	"  -q                      run the queue: nothing to do\n"
-	"      --pretend           print the resolved account and exit\n"
-	"      --serverinfo        print the server's greeting and capabilities\n"
+	"  -P, --pretend           print the resolved account and exit\n"
+	"  -S, --serverinfo        print the server's greeting and capabilities\n"
 	"      --help              print this help\n"
 	"      --version           print the version and the libraries in use\n"
 	"Ignored for compatibility: -oem -oep -odi -odb -o* -em -ep -U -G -n -L TAG\n"
 	"  -h N -O OPT=VAL\n"
 	"Exit status follows sysexits(3): 0 sent, 75 try again later; see kurier(1).\n";
 
-/* Long options; has_arg: 0 none, 1 required. */
+/* Long options. has_arg: 0 none; 1 required, as --opt=V or --opt V; 2
+ * optional, only as --opt=V (msmtp's [=on|off] options; bare means "on").
+ * KEYWORD: the option sets that configuration keyword (msmtp's spelling with
+ * '_' for '-'; the old keywords keepbcc, add_missing_*_header, auto_from and
+ * connect_timeout are mapped by config.c). */
 struct cli_long {
 	const char *name;
 	int has_arg;
 	int id;
+	const char *keyword;
 };
 
 enum {
 	OPT_HELP = 256, OPT_VERSION, OPT_ACCOUNT, OPT_FILE, OPT_FROM, OPT_READ_ENVELOPE_FROM,
-	OPT_PRETEND, OPT_SERVERINFO, OPT_DEBUG,
+	OPT_PRETEND, OPT_SERVERINFO, OPT_DEBUG, OPT_READ_RECIPIENTS, OPT_SETTING,
 };
 
 static const struct cli_long cli_longs[] = {
-	{ "help", 0, OPT_HELP },
-	{ "version", 0, OPT_VERSION },
-	{ "account", 1, OPT_ACCOUNT },
-	{ "file", 1, OPT_FILE },
-	{ "from", 1, OPT_FROM },
-	{ "read-envelope-from", 0, OPT_READ_ENVELOPE_FROM },
-	{ "pretend", 0, OPT_PRETEND },
-	{ "serverinfo", 0, OPT_SERVERINFO },
-	{ "debug", 0, OPT_DEBUG },
+	{ "help", 0, OPT_HELP, NULL },
+	{ "version", 0, OPT_VERSION, NULL },
+	{ "account", 1, OPT_ACCOUNT, NULL },
+	{ "file", 1, OPT_FILE, NULL },
+	{ "from", 1, OPT_FROM, NULL },
+	{ "read-envelope-from", 0, OPT_READ_ENVELOPE_FROM, NULL },
+	{ "read-recipients", 0, OPT_READ_RECIPIENTS, NULL },
+	{ "pretend", 0, OPT_PRETEND, NULL },
+	{ "serverinfo", 0, OPT_SERVERINFO, NULL },
+	{ "debug", 0, OPT_DEBUG, NULL },
+	{ "host", 1, OPT_SETTING, "host" },
+	{ "port", 1, OPT_SETTING, "port" },
+	{ "timeout", 1, OPT_SETTING, "timeout" },
+	{ "connect-timeout", 1, OPT_SETTING, "connect_timeout" },
+	{ "protocol", 1, OPT_SETTING, "protocol" },
+	{ "domain", 1, OPT_SETTING, "domain" },
+	{ "auth", 2, OPT_SETTING, "auth" },
+	{ "user", 1, OPT_SETTING, "user" },
+	{ "passwordeval", 1, OPT_SETTING, "passwordeval" },
+	{ "tls", 2, OPT_SETTING, "tls" },
+	{ "tls-starttls", 2, OPT_SETTING, "tls_starttls" },
+	{ "tls-trust-file", 1, OPT_SETTING, "tls_trust_file" },
+	{ "tls-crl-file", 1, OPT_SETTING, "tls_crl_file" },
+	{ "tls-fingerprint", 1, OPT_SETTING, "tls_fingerprint" },
+	{ "tls-certcheck", 2, OPT_SETTING, "tls_certcheck" },
+	{ "tls-key-file", 1, OPT_SETTING, "tls_key_file" },
+	{ "tls-cert-file", 1, OPT_SETTING, "tls_cert_file" },
+	{ "tls-priorities", 1, OPT_SETTING, "tls_priorities" },
+	{ "tls-host-override", 1, OPT_SETTING, "tls_host_override" },
+	{ "tls-min-dh-prime-bits", 1, OPT_SETTING, "tls_min_dh_prime_bits" },
+	{ "maildomain", 1, OPT_SETTING, "maildomain" },
+	{ "dsn-notify", 1, OPT_SETTING, "dsn_notify" },
+	{ "dsn-return", 1, OPT_SETTING, "dsn_return" },
+	{ "set-from-header", 2, OPT_SETTING, "set_from_header" },
+	{ "set-date-header", 2, OPT_SETTING, "set_date_header" },
+	{ "set-msgid-header", 2, OPT_SETTING, "set_msgid_header" },
+	{ "set-to-header", 2, OPT_SETTING, "set_to_header" },
+	{ "remove-bcc-headers", 2, OPT_SETTING, "remove_bcc_headers" },
+	{ "undisclosed-recipients", 2, OPT_SETTING, "undisclosed_recipients" },
+	{ "add-missing-from-header", 2, OPT_SETTING, "add_missing_from_header" },
+	{ "add-missing-date-header", 2, OPT_SETTING, "add_missing_date_header" },
+	{ "keepbcc", 2, OPT_SETTING, "keepbcc" },
+	{ "auto-from", 2, OPT_SETTING, "auto_from" },
+	{ "logfile", 1, OPT_SETTING, "logfile" },
+	{ "logfile-time-format", 1, OPT_SETTING, "logfile_time_format" },
+	{ "syslog", 2, OPT_SETTING, "syslog" },
+	{ "aliases", 1, OPT_SETTING, "aliases" },
+	{ "source-ip", 1, OPT_SETTING, "source_ip" },
+	{ "proxy-host", 1, OPT_SETTING, "proxy_host" },
+	{ "proxy-port", 1, OPT_SETTING, "proxy_port" },
+	{ "socket", 1, OPT_SETTING, "socket" },
 };
 
 static int cli_usage(char *err, size_t errlen, const char *fmt, ...)
@@ -203,11 +268,31 @@ static int cli_option(int id, const char *val, struct request *req, char *err, s
 	case OPT_HELP: req->mode = CLI_HELP; return 0;
 	case OPT_VERSION: req->mode = CLI_VERSION; return 0;
 	case OPT_READ_ENVELOPE_FROM: req->read_envelope_from = true; return 0;
+	case 'P':
 	case OPT_PRETEND: req->mode = CLI_PRETEND; return 0;
+	case 'S':
 	case OPT_SERVERINFO: req->mode = CLI_SERVERINFO; return 0;
+	case 'd':
 	case OPT_DEBUG: req->debug = true; return 0;
+	case OPT_READ_RECIPIENTS: req->read_recipients = true; return 0;
 	}
 	return cli_usage(err, errlen, "internal: unhandled option %d", id);
+}
+
+/* Record "--NAME[=VALUE]" of L as an account setting; the array has room
+ * for one per argument. */
+static void cli_setting_add(struct request *req, const struct cli_long *l, const char *val, int argc)
+{
+	struct cli_setting *s;
+
+	if (req->settings == NULL)
+		req->settings = xcalloc((size_t)argc, sizeof *req->settings);
+	s = &req->settings[req->nsettings++];
+	s->option = l->name;
+	s->keyword = l->keyword;
+	s->value = val;
+	if (strcmp(l->keyword, "host") == 0)
+		req->has_host = true;
 }
 
 static int cli_long(int argc, char *const *argv, int *i, struct request *req, char *err, size_t errlen)
@@ -215,22 +300,38 @@ static int cli_long(int argc, char *const *argv, int *i, struct request *req, ch
 	const char *a = argv[*i] + 2;
 	const char *eq = strchr(a, '=');
 	size_t n = eq != NULL ? (size_t)(eq - a) : strlen(a);
+	const char *val;
 	size_t k;
 
 	for (k = 0; k < sizeof cli_longs / sizeof cli_longs[0]; k++) {
 		const struct cli_long *l = &cli_longs[k];
 		if (strlen(l->name) != n || strncmp(l->name, a, n) != 0)
 			continue;
-		if (!l->has_arg) {
+		if (l->has_arg == 0) {
 			if (eq != NULL)
 				return cli_usage(err, errlen, "option --%s takes no value", l->name);
 			return cli_option(l->id, NULL, req, err, errlen);
 		}
-		if (eq != NULL)
-			return cli_option(l->id, eq + 1, req, err, errlen);
-		if (*i + 1 >= argc)
+		if (eq != NULL) {
+			val = eq + 1;
+		} else if (l->has_arg == 2) {
+			/* As msmtp (getopt's optional argument): a bare --tls is
+			 * "on", and a value must be joined with '='. "--tls off"
+			 * would make "off" a recipient, so that is refused. */
+			if (*i + 1 < argc && (strcmp(argv[*i + 1], "on") == 0 || strcmp(argv[*i + 1], "off") == 0))
+				return cli_usage(err, errlen, "write --%s=%s: the value of --%s must be joined with '='",
+						 l->name, argv[*i + 1], l->name);
+			val = "on";
+		} else if (*i + 1 < argc) {
+			val = argv[++*i];
+		} else {
 			return cli_usage(err, errlen, "option --%s needs a value", l->name);
-		return cli_option(l->id, argv[++*i], req, err, errlen);
+		}
+		if (l->id == OPT_SETTING) {
+			cli_setting_add(req, l, val, argc);
+			return 0;
+		}
+		return cli_option(l->id, val, req, err, errlen);
 	}
 	return cli_usage(err, errlen, "unknown option '%s'", argv[*i]);
 }
@@ -274,6 +375,12 @@ int cli_parse(int argc, char *const *argv, struct request *req, char *err, size_
 			case 't': req->read_recipients = true; continue;
 			case 'i': req->ignore_dots = true; continue;
 			case 'v': req->verbose++; continue;
+			case 'd':
+			case 'P':
+			case 'S':
+				if (cli_option(c, NULL, req, err, errlen) != 0)
+					return -1;
+				continue;
 			case 'U':
 			case 'G':
 			case 'n':
@@ -316,11 +423,19 @@ int cli_parse(int argc, char *const *argv, struct request *req, char *err, size_
 	}
 	req->rcpt_args = argv + i;
 	req->nrcpt_args = (size_t)(argc - i);
+	/* msmtp: --host means "settings from the command line, no file"; a
+	 * file named as well would be silently unused. */
+	if (req->has_host && req->account == NULL && req->config_file != NULL)
+		return cli_usage(err, errlen, "--host without -a reads no configuration file; "
+				 "drop -C, or name the account to change with -a");
 	return 0;
 }
 
 void cli_free(struct request *req)
 {
+	free(req->settings);
+	req->settings = NULL;
+	req->nsettings = 0;
 	free((char *)req->dsn_notify);
 	req->dsn_notify = NULL;
 	free(req->from);

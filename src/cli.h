@@ -17,6 +17,15 @@ enum cli_mode {
 	CLI_NEWALIASES,  /* -bi, or called as newaliases: nothing to build */
 };
 
+/* One account setting from the command line (msmtp's long options that set a
+ * configuration keyword): --port=2525 is { "port", "port", "2525" }. The
+ * value is not checked here; config.c checks it as it checks a file line. */
+struct cli_setting {
+	const char *option;           /* the long option without its dashes, for messages */
+	const char *keyword;          /* the kurierrc(5) keyword, old spellings included */
+	const char *value;            /* as given ("" may unset); "on" for a bare --tls */
+};
+
 struct request {
 	enum cli_mode mode;
 	const char *account;          /* -a, --account */
@@ -34,6 +43,9 @@ struct request {
 	const char *dsn_return;       /* -R: FULL or HDRS, or NULL */
 	const char *dsn_envid;        /* -V */
 	enum smtp_body body;          /* -B */
+	struct cli_setting *settings; /* account settings, in command-line order (owned array) */
+	size_t nsettings;
+	bool has_host;                /* --host was given: with no -a, no file is read */
 	char *const *rcpt_args;       /* the recipient arguments, as given */
 	size_t nrcpt_args;
 };
@@ -42,7 +54,8 @@ struct request {
  * not own them except the two noted). Returns 0, or -1 with ERR set to a
  * usage message ("unknown option -x"). */
 int cli_parse(int argc, char *const *argv, struct request *req, char *err, size_t errlen);
-/* Free what cli_parse allocated (the upper-cased DSN strings). */
+/* Free what cli_parse allocated (the upper-cased DSN strings, the settings
+ * array, the sender). */
 void cli_free(struct request *req);
 
 /* --help text and the list of every option, for tests and completions. */

@@ -44,6 +44,31 @@ static const char *home_dir(void)
 	return h;
 }
 
+/* msmtp's last resort when no configuration file exists: SMTPSERVER is the
+ * host and EMAIL the envelope sender of an account "(environment)". Returns
+ * 0 without SMTPSERVER, 1 when CF holds that account, -1 on a bad value
+ * (reported). */
+static int env_account(struct cfg_file *cf)
+{
+	const char *host = getenv("SMTPSERVER"), *email = getenv("EMAIL");
+	struct cfg_account *a;
+	char err[KURIER_ERRLEN];
+
+	if (host == NULL || *host == '\0')
+		return 0;
+	memset(cf, 0, sizeof *cf);
+	cf->path = xstrdup("environment");
+	a = cfg_account_new("(environment)", "environment");
+	if (cfg_account_override(a, "host", host, "SMTPSERVER", err, sizeof err) != 0 ||
+	    (email != NULL && *email != '\0' && cfg_account_override(a, "from", email, "EMAIL", err, sizeof err) != 0)) {
+		diag_error("environment: %s", err);
+		cfg_account_free(a);
+		return -1;
+	}
+	cf->accounts = a;
+	return 1;
+}
+
 /* The configuration: the user's file (-C FILE, or the first of kurier's
  * own names and ~/.msmtprc) and the system file, merged as msmtp does:
  * the user's accounts first, then the system accounts the user file does
@@ -56,6 +81,14 @@ static enum outcome load_config(const struct request *req, const struct diag *d,
 	size_t i, n = 0;
 	int r = -2, rs;
 
+	/* msmtp: --host without -a takes every setting from the command line
+	 * and reads no file (cli.c refuses -C with it). */
+	if (req->has_host && req->account == NULL) {
+		memset(cf, 0, sizeof *cf);
+		cf->path = xstrdup("command line");
+		cf->accounts = cfg_account_new("(command line)", "command line");
+		return OUTCOME_OK;
+	}
 	if (xdg != NULL && *xdg != '\0')
 		snprintf(path[n++], sizeof path[0], "%s/kurier/config", xdg);
 	else
@@ -104,6 +137,8 @@ static enum outcome load_config(const struct request *req, const struct diag *d,
 		diag_error("%s", err);
 		return OUTCOME_CONFIG;
 	}
+	if ((r = env_account(cf)) != 0)
+		return r > 0 ? OUTCOME_OK : OUTCOME_CONFIG;
 	diag_error("no configuration file found (looked for %s, %s, %s and %s); "
 		   "create one as described in kurierrc(5), or give one with -C FILE",
 		   path[0], path[1], path[2], path[3]);
@@ -252,6 +287,34 @@ static const struct cfg_account *choose_account(const struct request *req, const
 		   "add 'account default : NAME' or choose one with -a NAME", cf->path);
 	*o = OUTCOME_CONFIG;
 	return NULL;
+}
+
+/* The account CHOOSE_ACCOUNT picks, as a private copy (*OWN, the caller
+ * frees it) with the command line's settings applied in order: msmtp's
+ * options override the account. A bad value is the command line's fault
+ * (64), as a bad -N is. */
+static const struct cfg_account *choose_account_overridden(const struct request *req,
+							   const struct cfg_file *cf, const char *sender,
+							   struct cfg_account **own, enum outcome *o)
+{
+	const struct cfg_account *a = choose_account(req, cf, sender, o);
+	char err[KURIER_ERRLEN], opt[64];
+	size_t i;
+
+	if (a == NULL)
+		return NULL;
+	*own = cfg_account_dup(a);
+	for (i = 0; i < req->nsettings; i++) {
+		const struct cli_setting *s = &req->settings[i];
+
+		snprintf(opt, sizeof opt, "--%s", s->option);
+		if (cfg_account_override(*own, s->keyword, s->value, opt, err, sizeof err) != 0) {
+			diag_error("command line: %s", err);
+			*o = OUTCOME_USAGE;
+			return NULL;
+		}
+	}
+	return *own;
 }
 
 static void print_pretend(const struct cfg_file *cf, const struct cfg_account *a)
@@ -807,6 +870,7 @@ int main(int argc, char **argv)
 	struct msg_reader *rd = NULL;
 	struct addr_list rcpts = { 0 };
 	const struct cfg_account *acct = NULL;
+	struct cfg_account *own = NULL;        /* acct with the command line's settings */
 	struct diag d = { 0 };
 	struct tls_setup ts;
 	struct session_facts facts;
@@ -880,13 +944,13 @@ int main(int argc, char **argv)
 	 * the account's from. Only the From header needs the message first. */
 	sender_hint = req.from;
 	if (!req.read_envelope_from || req.from != NULL) {
-		if ((acct = choose_account(&req, &cf, sender_hint, &o)) == NULL)
+		if ((acct = choose_account_overridden(&req, &cf, sender_hint, &own, &o)) == NULL)
 			goto out;
 	}
 	if (req.mode == CLI_SEND && acct == NULL) {
 		if ((o = peek_header(&req, &head, &headlen, &peek_from)) != OUTCOME_OK)
 			goto out;
-		if ((acct = choose_account(&req, &cf, peek_from, &o)) == NULL)
+		if ((acct = choose_account_overridden(&req, &cf, peek_from, &own, &o)) == NULL)
 			goto out;
 	}
 	if (req.mode == CLI_SEND) {
@@ -914,7 +978,7 @@ int main(int argc, char **argv)
 	if (req.read_envelope_from && req.from == NULL)
 		sender_hint = rd != NULL ? msg_reader_from(rd) : NULL;
 	if (acct == NULL) {
-		if ((acct = choose_account(&req, &cf, sender_hint, &o)) == NULL)
+		if ((acct = choose_account_overridden(&req, &cf, sender_hint, &own, &o)) == NULL)
 			goto out;
 	}
 	if (req.mode == CLI_PRETEND)
@@ -1031,6 +1095,7 @@ int main(int argc, char **argv)
 		o = session_run(&sc, NULL, &sp, &d, NULL);
 	}
 out:
+	cfg_account_free(own);
 	free(sender);
 	free(head);
 	free(peek_from);

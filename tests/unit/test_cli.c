@@ -91,7 +91,99 @@ static void c_queue_list(const struct request *r) { assert_int_equal(r->mode, CL
 static void c_queue_run(const struct request *r) { assert_int_equal(r->mode, CLI_QUEUE_RUN); }
 static void c_newaliases(const struct request *r) { assert_int_equal(r->mode, CLI_NEWALIASES); }
 
+/* SETTINGS: the expected (option, keyword, value) triples, in order. */
+static void expect_settings(const struct request *r, const char *const *want, size_t n)
+{
+	size_t i;
+
+	assert_int_equal(r->nsettings, n);
+	for (i = 0; i < n; i++) {
+		assert_string_equal(r->settings[i].option, want[3 * i]);
+		assert_string_equal(r->settings[i].keyword, want[3 * i + 1]);
+		assert_string_equal(r->settings[i].value, want[3 * i + 2]);
+	}
+}
+
+static void c_no_config(const struct request *r)
+{
+	static const char *const want[] = {
+		"host", "host", "relay", "port", "port", "25", "tls", "tls", "off", "domain", "domain", "",
+		"auth", "auth", "on", "tls", "tls", "on",
+	};
+	expect_settings(r, want, 6);
+	assert_true(r->has_host);
+	assert_string_equal(r->from, "app@x");
+	assert_int_equal(r->nrcpt_args, 1);
+	assert_string_equal(r->rcpt_args[0], "rcpt@x");
+}
+
+static void c_old_spellings(const struct request *r)
+{
+	static const char *const want[] = {
+		"keepbcc", "keepbcc", "on", "connect-timeout", "connect_timeout", "5",
+		"add-missing-from-header", "add_missing_from_header", "off", "auto-from", "auto_from", "on",
+		"tls-min-dh-prime-bits", "tls_min_dh_prime_bits", "2048",
+	};
+	expect_settings(r, want, 5);
+	assert_false(r->has_host);
+}
+
+static void c_settings_all(const struct request *r)
+{
+	assert_int_equal(r->nsettings, 10);
+	assert_string_equal(r->settings[0].keyword, "tls_trust_file");
+	assert_string_equal(r->settings[1].keyword, "tls_starttls");
+	assert_string_equal(r->settings[1].value, "off");
+	assert_string_equal(r->settings[2].keyword, "set_msgid_header");
+	assert_string_equal(r->settings[3].keyword, "remove_bcc_headers");
+	assert_string_equal(r->settings[4].keyword, "syslog");
+	assert_string_equal(r->settings[4].value, "LOG_MAIL");
+	assert_string_equal(r->settings[5].keyword, "proxy_host");
+	assert_string_equal(r->settings[6].keyword, "proxy_port");
+	assert_string_equal(r->settings[7].keyword, "source_ip");
+	assert_string_equal(r->settings[8].keyword, "socket");
+	assert_string_equal(r->settings[9].keyword, "passwordeval");
+	assert_string_equal(r->settings[9].value, "pass show mail");
+}
+
+static void c_host_with_account(const struct request *r)
+{
+	assert_true(r->has_host);
+	assert_string_equal(r->account, "work");
+	assert_string_equal(r->config_file, "/tmp/rc");
+}
+
+static void c_short_msmtp(const struct request *r)
+{
+	assert_int_equal(r->mode, CLI_PRETEND);
+	assert_true(r->debug);
+	assert_true(r->read_recipients);
+	assert_int_equal(r->nsettings, 0);
+}
+
+static void c_read_recipients(const struct request *r) { assert_true(r->read_recipients); }
+static void c_debug(const struct request *r) { assert_true(r->debug); }
+
 static const struct cli_row cli_rows[] = {
+	{ { "kurier", "--host=relay", "--port", "25", "--tls=off", "--domain=", "--auth", "--tls",
+	    "--from=app@x", "rcpt@x" }, 0, NULL, c_no_config },
+	{ { "kurier", "--keepbcc", "--connect-timeout", "5", "--add-missing-from-header=off", "--auto-from",
+	    "--tls-min-dh-prime-bits=2048" }, 0, NULL, c_old_spellings },
+	{ { "kurier", "--tls-trust-file=/ca.pem", "--tls-starttls=off", "--set-msgid-header",
+	    "--remove-bcc-headers=on", "--syslog=LOG_MAIL", "--proxy-host", "p", "--proxy-port=1080",
+	    "--source-ip=::1", "--socket=/s", "--passwordeval=pass show mail" }, 0, NULL, c_settings_all },
+	{ { "kurier", "--host", "h", "-a", "work", "-C", "/tmp/rc" }, 0, NULL, c_host_with_account },
+	{ { "kurier", "-tdP" }, 0, NULL, c_short_msmtp },
+	{ { "kurier", "-S" }, 0, NULL, c_serverinfo },
+	{ { "kurier", "-P" }, 0, NULL, c_pretend },
+	{ { "kurier", "-d", "a@x" }, 0, NULL, c_debug },
+	{ { "kurier", "--read-recipients" }, 0, NULL, c_read_recipients },
+	{ { "kurier", "--tls", "off", "a@x" }, -1, "write --tls=off", NULL },
+	{ { "kurier", "--auth", "on" }, -1, "write --auth=on", NULL },
+	{ { "kurier", "--port" }, -1, "option --port needs a value", NULL },
+	{ { "kurier", "--host=h", "-C", "/tmp/rc" }, -1, "--host without -a reads no configuration file", NULL },
+	{ { "kurier", "--password=x" }, -1, "unknown option '--password=x'", NULL },
+	{ { "kurier", "--read-recipients=yes" }, -1, "takes no value", NULL },
 	{ { "kurier", "a@x", "b@x" }, 0, NULL, c_plain },
 	{ { "kurier", "-tif", "me@x" }, 0, NULL, c_cluster },
 	{ { "kurier", "-t", "-i", "-fme@x" }, 0, NULL, c_cluster },
