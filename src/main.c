@@ -23,26 +23,18 @@
 #include "cli.h"
 #include "config.h"
 #include "diag.h"
+#include "facts.h"
 #include "message.h"
 #include "outcome.h"
 #include "secret.h"
 #include "session.h"
 #include "spool.h"
 #include "tls.h"
+#include "tls-cache.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
 #endif
-
-static const char *home_dir(void)
-{
-	const char *h = getenv("HOME");
-	if (h == NULL || *h == '\0') {
-		struct passwd *pw = getpwuid(getuid());
-		h = pw != NULL ? pw->pw_dir : "/";
-	}
-	return h;
-}
 
 /* msmtp's last resort when no configuration file exists: SMTPSERVER is the
  * host and EMAIL the envelope sender of an account "(environment)". Returns
@@ -92,9 +84,9 @@ static enum outcome load_config(const struct request *req, const struct diag *d,
 	if (xdg != NULL && *xdg != '\0')
 		snprintf(path[n++], sizeof path[0], "%s/kurier/config", xdg);
 	else
-		snprintf(path[n++], sizeof path[0], "%s/.config/kurier/config", home_dir());
-	snprintf(path[n++], sizeof path[0], "%s/.kurierrc", home_dir());
-	snprintf(path[n++], sizeof path[0], "%s/.msmtprc", home_dir());
+		snprintf(path[n++], sizeof path[0], "%s/.config/kurier/config", facts_home_dir());
+	snprintf(path[n++], sizeof path[0], "%s/.kurierrc", facts_home_dir());
+	snprintf(path[n++], sizeof path[0], "%s/.msmtprc", facts_home_dir());
 	if (req->config_file != NULL) {
 		r = cfg_load(req->config_file, cf, err, sizeof err);
 		if (r != 0) {
@@ -417,33 +409,6 @@ static void ehlo_default(char *buf, size_t len)
 	buf[len - 1] = '\0';
 }
 
-/* The TLS session cache file for account A at HOST:PORT under
- * $XDG_CACHE_HOME/kurier/ (made 0700), or NULL when it cannot be made. */
-static char *tls_cache_path(const struct cfg_account *a, const char *host, const char *port)
-{
-	const char *xdg = getenv("XDG_CACHE_HOME");
-	char dir[4096], *path;
-	size_t n, i;
-
-	if (xdg != NULL && *xdg != '\0')
-		snprintf(dir, sizeof dir, "%s", xdg);
-	else
-		snprintf(dir, sizeof dir, "%s/.cache", home_dir());
-	mkdir(dir, 0700);
-	n = strlen(dir);
-	snprintf(dir + n, sizeof dir - n, "/kurier");
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-		return NULL;
-	n = strlen(dir) + strlen(a->name) + strlen(host) + strlen(port) + 32;
-	path = xmalloc(n);
-	snprintf(path, n, "%s/tls-session-%s-%s-%s", dir, a->name, host, port);
-	/* account names and hosts become one file name */
-	for (i = strlen(dir) + 1; path[i] != '\0'; i++)
-		if (path[i] == '/')
-			path[i] = '_';
-	return path;
-}
-
 /* Where and how to connect, from the account. RFC 8314: implicit TLS on
  * 465 (or with tls_starttls off), else STARTTLS; the port follows. */
 static void session_conf_fill(struct session_conf *sc, const struct cfg_file *cf,
@@ -503,7 +468,7 @@ static enum outcome tls_setup(const struct cfg_file *cf, const struct cfg_accoun
 		diag_error("%s:%u: %s", a->path, a->line[CFG_TLS_HOST_OVERRIDE], err);
 		return OUTCOME_CONFIG;
 	}
-	ts->cache = tls_cache_path(a, ts->host, sc->port);
+	ts->cache = tls_cache_path(a->name, ts->host, sc->port);
 	ts->conf.host = ts->host;
 	ts->conf.verify_name = ts->verify != NULL ? ts->verify : ts->host;
 	ts->conf.trust_file = a->val[CFG_TLS_TRUST_FILE];
@@ -585,7 +550,7 @@ static enum outcome auth_setup(const struct cfg_file *cf, const struct cfg_accou
 		}
 		return OUTCOME_OK;
 	}
-	snprintf(path, sizeof path, "%s/.netrc", home_dir());
+	snprintf(path, sizeof path, "%s/.netrc", facts_home_dir());
 	r = secret_netrc(path, host, user, secret, err, sizeof err);
 	if (r < 0) {
 		diag_error("%s", err);
