@@ -1,7 +1,6 @@
 /* main.c: request from the command line, account from the config, message
  * from stdin, then one session; exits only through the outcome table. */
 #include <errno.h>
-#include <fcntl.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <gsasl.h>
@@ -12,8 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +21,7 @@
 #include "config.h"
 #include "diag.h"
 #include "facts.h"
+#include "log.h"
 #include "message.h"
 #include "outcome.h"
 #include "secret.h"
@@ -724,109 +722,6 @@ static enum outcome expand_aliases(const struct cfg_file *cf, const struct cfg_a
 	return OUTCOME_OK;
 }
 
-/* A file kurier writes for the user (logfile, -X transcript): never
- * through a symbolic link, created 0600. APPEND keeps what is there (a
- * log); otherwise the file is emptied, and only when it is a regular file
- * of this user's (a transcript never overwrites anything else). Returns
- * the descriptor, or -1 with ERR ("PATH: what is wrong"). */
-static int open_private(const char *path, bool append, char *err, size_t errlen)
-{
-	struct stat sb;
-	int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
-				    (append ? O_APPEND : 0), 0600);
-
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", path,
-			 errno == ELOOP ? "is a symbolic link, which kurier does not follow; name the file itself"
-					: strerror(errno));
-		return -1;
-	}
-	if (!append) {
-		if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_uid != geteuid()) {
-			snprintf(err, errlen, "%s: not a regular file of your own; name a new file", path);
-			close(fd);
-			return -1;
-		}
-		if (ftruncate(fd, 0) != 0) {
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-			close(fd);
-			return -1;
-		}
-	}
-	return fd;
-}
-
-/* One line per message for logfile and syslog: time, account, host, TLS,
- * AUTH, envelope, size, the deciding reply and the exit code. Never a
- * secret. A log that cannot be written is a warning, not a failed send. */
-static void log_submission(const struct cfg_file *cf, const struct cfg_account *a,
-			   const struct session_conf *sc, const struct smtp_envelope *env,
-			   const struct session_facts *f, enum outcome o, uint64_t size, uint64_t after_dot)
-{
-	const char *lf = a->val[CFG_LOGFILE], *sl = a->val[CFG_SYSLOG];
-	const char *tf = a->val[CFG_LOGFILE_TIME_FORMAT];
-	char line[4096], stamp[128], rc[512] = "", proxy[300] = "";
-	size_t i, n = 0;
-	time_t now = time(NULL);
-	struct tm tm;
-
-	if (lf == NULL && (sl == NULL || strcmp(sl, "off") == 0))
-		return;
-	for (i = 0; i < env->nrcpt && n + 2 < sizeof rc; i++)
-		n += (size_t)snprintf(rc + n, sizeof rc - n, "%s%s", i > 0 ? "," : "", env->rcpt[i]);
-	if (n >= sizeof rc)
-		snprintf(rc + sizeof rc - 4, 4, "...");
-	if (sc->proxy_host != NULL)
-		snprintf(proxy, sizeof proxy, " proxy=%s:%s", sc->proxy_host, sc->proxy_port);
-	snprintf(line, sizeof line,
-		 "account=%s host=%s%s tls=%s auth=%s from=<%s> recipients=%s mailsize=%llu reply='%s' exitcode=%s",
-		 a->name, sc->host, proxy, f->tls, f->auth, env->from, rc, (unsigned long long)size, f->reply,
-		 outcome_info(o)->name);
-	if (after_dot > 0) {
-		size_t k = strlen(line);
-		snprintf(line + k, sizeof line - k, " ignored-after-dot=%llu", (unsigned long long)after_dot);
-	}
-	if (lf != NULL) {
-		char err[KURIER_ERRLEN] = "";
-		int fd = strcmp(lf, "-") == 0 ? 1 : open_private(lf, true, err, sizeof err);
-		FILE *fp = fd == 1 ? stdout : fd >= 0 ? fdopen(fd, "a") : NULL;
-		localtime_r(&now, &tm);
-		/* logfile_time_format is the user's own strftime format */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-		if (strftime(stamp, sizeof stamp, tf != NULL ? tf : "%b %d %H:%M:%S", &tm) == 0)
-			stamp[0] = '\0';
-#pragma GCC diagnostic pop
-		if (fp == NULL) {
-			if (fd >= 0) {
-				snprintf(err, sizeof err, "%s: %s", lf, strerror(errno));
-				close(fd);
-			}
-			diag_warn("%s:%u: cannot open logfile %s; the message is %s", a->path,
-				  a->line[CFG_LOGFILE], err, o == OUTCOME_OK ? "sent" : "not sent");
-		}
-		else {
-			int bad = fprintf(fp, "%s %s\n", stamp, line) < 0;
-			bad = (fp == stdout ? fflush(fp) : fclose(fp)) != 0 || bad;
-			/* the delivery outcome stands whatever happens to its log */
-			if (bad)
-				diag_warn("%s:%u: cannot write to logfile %s: %s; the message is %s", a->path,
-					  a->line[CFG_LOGFILE], strcmp(lf, "-") == 0 ? "- (standard output)" : lf,
-					  strerror(errno), o == OUTCOME_OK ? "sent" : "not sent");
-		}
-	}
-	if (sl != NULL && strcmp(sl, "off") != 0) {
-		int fac = LOG_MAIL;
-		if (strncasecmp(sl, "LOG_USER", 8) == 0)
-			fac = LOG_USER;
-		else if (strncasecmp(sl, "LOG_LOCAL", 9) == 0 && sl[9] >= '0' && sl[9] <= '7')
-			fac = LOG_LOCAL0 + (sl[9] - '0') * (LOG_LOCAL1 - LOG_LOCAL0);
-		openlog("kurier", LOG_PID, fac);
-		syslog(o == OUTCOME_OK ? LOG_INFO : LOG_ERR, "%s", line);
-		closelog();
-	}
-}
-
 int main(int argc, char **argv)
 {
 	struct request req;
@@ -887,11 +782,9 @@ int main(int argc, char **argv)
 	if (req.transcript_file != NULL && req.as_sendmail) {
 		diag_warn("-X %s ignored: kurier writes no transcript when called as sendmail; "
 			  "run it as kurier to get one", req.transcript_file);
-		openlog("kurier", LOG_PID, LOG_MAIL);
-		syslog(LOG_WARNING, "-X option ignored when called as sendmail (uid %ld)", (long)getuid());
-		closelog();
+		log_syslog_warning("-X option ignored when called as sendmail (uid %ld)", (long)getuid());
 	} else if (req.transcript_file != NULL) {
-		int fd = open_private(req.transcript_file, false, err, sizeof err);
+		int fd = log_open_private(req.transcript_file, false, err, sizeof err);
 		d.transcript = fd >= 0 ? fdopen(fd, "w") : NULL;
 		if (d.transcript == NULL) {
 			if (fd >= 0)
@@ -1048,7 +941,9 @@ int main(int argc, char **argv)
 		sc.secret = secret;
 		sc.longest_body_line = msg_reader_max_body_line(rd);
 		o = session_run(&sc, &env, &sp, &d, &facts);
-		log_submission(&cf, acct, &sc, &env, &facts, o, sp.size, msg_reader_after_dot(rd, NULL));
+		log_submission(&(struct log_entry){ .account = acct, .session = &sc, .env = &env,
+						    .facts = &facts, .outcome = o, .size = sp.size,
+						    .after_dot = msg_reader_after_dot(rd, NULL) });
 	} else {
 		struct session_conf sc;
 		char port[16];
