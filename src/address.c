@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <idn2.h>
+
 #include "address.h"
 
 enum addr_tt {
@@ -942,4 +944,30 @@ bool addr_domain_is_ascii(const char *addr)
 	if (addr[at] == '\0')
 		return true;
 	return addr_ascii(addr + at + 1, strlen(addr + at + 1));
+}
+
+int addr_host_to_ascii(const char *host, char **out, char *err, size_t errlen)
+{
+	const unsigned char *p;
+	int rc;
+
+	for (p = (const unsigned char *)host; *p != '\0' && *p < 0x80; p++)
+		;
+	if (*p == '\0') {
+		*out = xstrdup(host);
+		return 0;
+	}
+	rc = idn2_to_ascii_8z(host, out, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT);
+	if (rc != IDN2_OK) {
+		*out = NULL;
+		snprintf(err, errlen, "host name '%s' is not a valid internationalised domain name: %s",
+			 host, idn2_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+const char *addr_library_version(void)
+{
+	return idn2_check_version(NULL);
 }

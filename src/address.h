@@ -1,5 +1,6 @@
-/* address.h: RFC 5322 address lists and RFC 5321 envelope paths. Pure: no
- * I/O, no global state. Rejects CR, LF and NUL anywhere in an address. */
+/* address.h: RFC 5322 address lists, RFC 5321 envelope paths and IDNA host
+ * names (libidn2). Pure: no I/O, no global state. Rejects CR, LF and NUL
+ * anywhere in an address. */
 #ifndef KURIER_ADDRESS_H
 #define KURIER_ADDRESS_H
 
@@ -50,5 +51,15 @@ const char *addr_domain(const char *addr);
 /* true if ADDR contains any octet >= 0x80 in its local part / domain. */
 bool addr_local_is_ascii(const char *addr);
 bool addr_domain_is_ascii(const char *addr);
+
+/* HOST as it goes to getaddrinfo, the certificate check and an envelope
+ * domain: an ASCII name as it is, a non-ASCII one as its A-labels (RFC
+ * 5891, IDNA2008 with the UTS #46 non-transitional mapping after NFC).
+ * Returns 0 with a malloc'd *OUT, or -1 with *OUT NULL and ERR ("host name
+ * 'X' is not a valid internationalised domain name: why"). */
+int addr_host_to_ascii(const char *host, char **out, char *err, size_t errlen);
+
+/* The version of libidn2 in use, for --version. */
+const char *addr_library_version(void);
 
 #endif

@@ -649,3 +649,8 @@ void auth_free(struct auth *a)
 	explicit_bzero(a->server_sig, sizeof a->server_sig);
 	free(a);
 }
+
+const char *auth_library_version(void)
+{
+	return gsasl_check_version(NULL);
+}

@@ -63,6 +63,9 @@ const char *auth_server_error(const struct auth *a);
 const char *auth_failure_hint(const struct auth *a);
 /* What to check when a login with mechanism MECH is refused. */
 const char *auth_refusal_hint(const char *mech);
+
+/* The version of libgsasl in use, for --version. */
+const char *auth_library_version(void);
 void auth_free(struct auth *a);
 
 #endif

@@ -1,10 +1,6 @@
 /* main.c: request from the command line, account from the config, message
  * from stdin, then one session; exits only through the outcome table. */
 #include <errno.h>
-#include <gnutls/crypto.h>
-#include <gnutls/gnutls.h>
-#include <gsasl.h>
-#include <idn2.h>
 #include <netdb.h>
 #include <pwd.h>
 #include <strings.h>
@@ -17,6 +13,7 @@
 #include "common.h"
 #include "address.h"
 #include "aliases.h"
+#include "auth.h"
 #include "cli.h"
 #include "config.h"
 #include "diag.h"
@@ -327,34 +324,11 @@ static void print_pretend(const struct cfg_file *cf, const struct cfg_account *a
 static void print_version(void)
 {
 	printf("kurier %s\n", PACKAGE_VERSION);
-	printf("TLS library: GnuTLS %s\n", gnutls_check_version(NULL));
-	printf("SASL library: libgsasl %s\n", gsasl_check_version(NULL));
-	printf("IDN library: libidn2 %s\n", idn2_check_version(NULL));
+	printf("TLS library: GnuTLS %s\n", tls_library_version());
+	printf("SASL library: libgsasl %s\n", auth_library_version());
+	printf("IDN library: libidn2 %s\n", addr_library_version());
 	printf("System configuration file: %s/kurierrc\n", SYSCONFDIR);
 	printf("License: GPL-3.0-or-later. This is free software; there is NO WARRANTY.\n");
-}
-
-/* A host name as it goes to getaddrinfo and the certificate check: a
- * non-ASCII name becomes its A-label form (IDNA2008 with UTS #46 mapping). */
-static int host_to_ascii(const char *host, char **out, char *err, size_t errlen)
-{
-	const unsigned char *p;
-	int rc;
-
-	for (p = (const unsigned char *)host; *p != '\0' && *p < 0x80; p++)
-		;
-	if (*p == '\0') {
-		*out = xstrdup(host);
-		return 0;
-	}
-	rc = idn2_to_ascii_8z(host, out, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT);
-	if (rc != IDN2_OK) {
-		*out = NULL;
-		snprintf(err, errlen, "host name '%s' is not a valid internationalised domain name: %s",
-			 host, idn2_strerror(rc));
-		return -1;
-	}
-	return 0;
 }
 
 /* Qualify a bare local part with maildomain, check the result. */
@@ -385,7 +359,7 @@ static int check_address(const struct cfg_account *a, const char *what, bool all
 		const char *at = addr_domain(*addr) - 1;
 		char *alabel = NULL, *q;
 		size_t n;
-		if (host_to_ascii(at + 1, &alabel, err, sizeof err) != 0) {
+		if (addr_host_to_ascii(at + 1, &alabel, err, sizeof err) != 0) {
 			char safe[400];
 			diag_error("bad %s '%s': %s", what, diag_printable(*addr, safe, sizeof safe), err);
 			return -1;
@@ -454,7 +428,7 @@ static enum outcome tls_setup(const struct cfg_file *cf, const struct cfg_accoun
 	char err[KURIER_ERRLEN];
 	const char *fp = a->val[CFG_TLS_FINGERPRINT];
 
-	if (host_to_ascii(a->val[CFG_HOST], &ts->host, err, sizeof err) != 0) {
+	if (addr_host_to_ascii(a->val[CFG_HOST], &ts->host, err, sizeof err) != 0) {
 		diag_error("%s:%u: %s", a->path, a->line[CFG_HOST], err);
 		return OUTCOME_CONFIG;
 	}
@@ -462,7 +436,7 @@ static enum outcome tls_setup(const struct cfg_file *cf, const struct cfg_accoun
 	if (sc->tls == SESSION_TLS_OFF)
 		return OUTCOME_OK;
 	if (a->val[CFG_TLS_HOST_OVERRIDE] != NULL &&
-	    host_to_ascii(a->val[CFG_TLS_HOST_OVERRIDE], &ts->verify, err, sizeof err) != 0) {
+	    addr_host_to_ascii(a->val[CFG_TLS_HOST_OVERRIDE], &ts->verify, err, sizeof err) != 0) {
 		diag_error("%s:%u: %s", a->path, a->line[CFG_TLS_HOST_OVERRIDE], err);
 		return OUTCOME_CONFIG;
 	}
@@ -631,11 +605,14 @@ static char *account_sender(const struct cfg_account *a)
  * keywords set_from_header, set_date_header, set_msgid_header, set_to_header). A is NULL
  * when the account is chosen by the From header, which then exists. A full
  * name that cannot be put in From is refused: -F with 64 (the command
- * line), from_full_name with 78 (the configuration). */
+ * line), from_full_name with 78 (the configuration). RND, RNDLEN
+ * unpredictable bytes from the caller, make the Message-ID unique; without
+ * them (NULL) none is added. */
 static enum outcome header_fixups(const struct cfg_file *cf, const struct request *req,
 				  const struct cfg_account *a, const char *addr, struct msg_opts *mo,
 				  char *date, size_t datelen, char *msgid, size_t msgidlen,
-				  char **from_value, char *msgid_domain, size_t msgid_domain_len)
+				  char **from_value, char *msgid_domain, size_t msgid_domain_len,
+				  const unsigned char *rnd, size_t rndlen)
 {
 	static const char *const days[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
 	static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -647,7 +624,6 @@ static enum outcome header_fixups(const struct cfg_file *cf, const struct reques
 	const char *name = req->full_name;
 	time_t now = time(NULL);
 	struct tm tm;
-	unsigned char rnd[9];
 
 	/* set_to_header is undisclosed_recipients by another name; a value
 	 * other than on or off is the To field body to put in their place. */
@@ -688,9 +664,9 @@ static enum outcome header_fixups(const struct cfg_file *cf, const struct reques
 			 off < 0 ? '-' : '+', labs(off) / 60, labs(off) % 60);
 		mo->date = date;
 	}
-	if ((sm == NULL || strcmp(sm, "off") != 0) && gnutls_rnd(GNUTLS_RND_NONCE, rnd, sizeof rnd) == 0) {
+	if ((sm == NULL || strcmp(sm, "off") != 0) && rnd != NULL) {
 		size_t i, o = 0;
-		for (i = 0; i < sizeof rnd && o + 3 < msgidlen; i++)
+		for (i = 0; i < rndlen && o + 3 < msgidlen; i++)
 			o += (size_t)snprintf(msgid + o, msgidlen - o, "%02x", rnd[i]);
 		snprintf(msgid + o, msgidlen - o, ".%lld", (long long)now);
 		mo->msgid_left = msgid;
@@ -815,6 +791,8 @@ int main(int argc, char **argv)
 		struct msg_opts mo = { .ignore_dots = req.ignore_dots,
 				       .collect_rcpts = req.read_recipients,
 				       .remove_bcc = acct == NULL || cfg_bool(acct, CFG_REMOVE_BCC_HEADERS, true) };
+		unsigned char rnd[9];
+		bool have_rnd;
 		/* The sender, worked out once: -f (unless allow_from_override is
 		 * off), else the account's from; qualified with maildomain, its
 		 * domain in A-labels. It is the address of an added From and
@@ -826,8 +804,11 @@ int main(int argc, char **argv)
 			o = OUTCOME_DATAERR;
 			goto out;
 		}
+		/* the Message-ID's uniqueness, from the TLS library's generator */
+		have_rnd = tls_random(rnd, sizeof rnd) == 0;
 		if ((o = header_fixups(&cf, &req, acct, sender, &mo, date, sizeof date, msgid, sizeof msgid,
-				       &from_value, msgid_domain, sizeof msgid_domain)) != OUTCOME_OK)
+				       &from_value, msgid_domain, sizeof msgid_domain, have_rnd ? rnd : NULL,
+				       sizeof rnd)) != OUTCOME_OK)
 			goto out;
 		rd = msg_reader_new(&mo, spool_write, &sp);
 		if ((o = read_message(rd, &sp, head, headlen)) != OUTCOME_OK)

@@ -1064,3 +1064,13 @@ const char *tls_channel_binding_type(struct transport *t)
 	st = t->impl;
 	return gnutls_protocol_get_version(st->s) == GNUTLS_TLS1_3 ? "tls-exporter" : "tls-unique";
 }
+
+int tls_random(void *buf, size_t len)
+{
+	return gnutls_rnd(GNUTLS_RND_NONCE, buf, len) == 0 ? 0 : -1;
+}
+
+const char *tls_library_version(void)
+{
+	return gnutls_check_version(NULL);
+}

@@ -70,4 +70,11 @@ const char *tls_channel_binding_type(struct transport *t);
  * weak-pin warning. */
 bool tls_fingerprint_is_weak(const char *fp);
 
+/* LEN unpredictable bytes into BUF from GnuTLS's nonce generator (unique,
+ * not secret: a Message-ID). Returns 0, or -1 when there are none. */
+int tls_random(void *buf, size_t len);
+
+/* The version of GnuTLS in use, for --version. */
+const char *tls_library_version(void);
+
 #endif

@@ -462,6 +462,52 @@ static void test_ascii(void **state)
 	assert_true(addr_domain_is_ascii(NULL));
 }
 
+/* Host names into A-labels (RFC 5891; UTS #46 non-transitional, so the
+ * German sharp s stays itself, not "ss"); NULL: refused. */
+static const struct {
+	const char *host, *want;
+} idn_rows[] = {
+	{ "mail.example.org", "mail.example.org" },
+	{ "MAIL.Example.ORG", "MAIL.Example.ORG" },     /* ASCII goes as it is */
+	{ "127.0.0.1", "127.0.0.1" },
+	{ "", "" },
+	{ "b\xc3\xbc" "cher.example", "xn--bcher-kva.example" },
+	{ "B\xc3\x9c" "CHER.example", "xn--bcher-kva.example" }, /* mapped to lower case */
+	{ "fa\xc3\x9f.de", "xn--fa-hia.de" },
+	{ "\xe4\xbe\x8b\xe3\x81\x88.\xe3\x83\x86\xe3\x82\xb9\xe3\x83\x88", "xn--r8jz45g.xn--zckzah" },
+	{ "\xff\xfe.example", NULL },                   /* not UTF-8 */
+	{ "\xcc\x81" "a.example", NULL },              /* a label starting with a combining mark */
+	{ "\xc3\xbc" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example", NULL }, /* over 63 octets */
+};
+
+static void test_host_to_ascii(void **state)
+{
+	char err[KURIER_ERRLEN];
+	size_t i;
+	(void)state;
+
+	for (i = 0; i < sizeof idn_rows / sizeof idn_rows[0]; i++) {
+		char *out = (char *)"unset";
+		int rc;
+
+		err[0] = '\0';
+		rc = addr_host_to_ascii(idn_rows[i].host, &out, err, sizeof err);
+		if (idn_rows[i].want == NULL) {
+			if (rc != -1 || out != NULL)
+				fail_msg("idn row %zu: accepted as '%s'", i, rc == 0 ? out : "?");
+			if (strstr(err, "is not a valid internationalised domain name: ") == NULL)
+				fail_msg("idn row %zu: err '%s'", i, err);
+			continue;
+		}
+		if (rc != 0)
+			fail_msg("idn row %zu: refused: %s", i, err);
+		if (strcmp(out, idn_rows[i].want) != 0)
+			fail_msg("idn row %zu: got '%s', want '%s'", i, out, idn_rows[i].want);
+		free(out);
+	}
+	assert_non_null(addr_library_version());
+}
+
 /* Parse LEN bytes of IN from an exactly sized copy and check the contract:
  * 0 or -1, ERR terminated, nothing appended on error, and every address
  * returned fit for the envelope (addr_check also lets a bare local part
@@ -570,6 +616,7 @@ int main(void)
 		cmocka_unit_test(test_list_dedupe),
 		cmocka_unit_test(test_check_table),
 		cmocka_unit_test(test_ascii),
+		cmocka_unit_test(test_host_to_ascii),
 		cmocka_unit_test(test_parse_mutations),
 		cmocka_unit_test(test_parse_random),
 	};
