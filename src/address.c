@@ -967,6 +967,56 @@ int addr_host_to_ascii(const char *host, char **out, char *err, size_t errlen)
 	return 0;
 }
 
+/* msmtp's from patterns choose an account by sender when they hold shell
+ * wildcards; only a plain from is an address. */
+static bool addr_is_wildcard(const char *pattern)
+{
+	return strpbrk(pattern, "*?[") != NULL;
+}
+
+unsigned addr_from_pattern_needs(const char *pattern)
+{
+	unsigned need = 0;
+	const char *p;
+
+	if (pattern == NULL || addr_is_wildcard(pattern))
+		return 0;
+	for (p = pattern; *p != '\0'; p++) {
+		if (*p != '%' || p[1] == '\0')
+			continue;
+		p++;
+		need |= *p == 'U' ? ADDR_FACT_USER : *p == 'H' ? ADDR_FACT_HOST
+		      : *p == 'C' ? ADDR_FACT_CANONICAL : *p == 'M' ? ADDR_FACT_MAILNAME : 0u;
+	}
+	return need;
+}
+
+char *addr_expand_from_pattern(const char *pattern, const struct host_facts *f)
+{
+	char out[1024];
+	const char *p;
+	size_t o = 0;
+
+	if (pattern == NULL || addr_is_wildcard(pattern))
+		return NULL;
+	for (p = pattern; *p != '\0' && o + 1 < sizeof out; p++) {
+		char one[2] = { *p, '\0' };
+		const char *ins = one;
+
+		if (*p == '%' && p[1] != '\0') {
+			p++;
+			one[0] = *p;
+			ins = *p == 'U' ? f->user : *p == 'H' ? f->host : *p == 'C' ? f->canonical
+			    : *p == 'M' ? f->mailname : one;
+		}
+		o += (size_t)snprintf(out + o, sizeof out - o, "%s", ins);
+	}
+	if (o >= sizeof out)
+		o = sizeof out - 1;
+	out[o] = '\0';
+	return xstrdup(out);
+}
+
 const char *addr_library_version(void)
 {
 	return idn2_check_version(NULL);

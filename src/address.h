@@ -59,6 +59,32 @@ bool addr_domain_is_ascii(const char *addr);
  * 'X' is not a valid internationalised domain name: why"). */
 int addr_host_to_ascii(const char *host, char **out, char *err, size_t errlen);
 
+/* What an account's from may name (msmtp's substitutions), as the caller
+ * found it on this machine; a fact not asked for is "". */
+struct host_facts {
+	char user[256];        /* %U: the login name */
+	char host[256];        /* %H: the host name */
+	char canonical[256];   /* %C: the host name's canonical name */
+	char mailname[256];    /* %M: /etc/mailname, else the host name */
+};
+
+/* The facts PATTERN names, so that only those are looked up (%C costs a
+ * DNS query): ADDR_FACT_ bits; 0 for NULL or a pattern with wildcards. */
+enum {
+	ADDR_FACT_USER = 1 << 0,
+	ADDR_FACT_HOST = 1 << 1,
+	ADDR_FACT_CANONICAL = 1 << 2,
+	ADDR_FACT_MAILNAME = 1 << 3,
+};
+unsigned addr_from_pattern_needs(const char *pattern);
+
+/* The account's from PATTERN with %U, %H, %C and %M replaced by F's facts;
+ * any other %X is X (so %% is %), and a final lone % stays. At most 1023
+ * bytes are kept. NULL when PATTERN is NULL or has wildcards (*?[: it then
+ * chooses the account by sender rather than naming one). The caller frees
+ * the result; it is not checked as an address here. */
+char *addr_expand_from_pattern(const char *pattern, const struct host_facts *f);
+
 /* The version of libidn2 in use, for --version. */
 const char *addr_library_version(void);
 

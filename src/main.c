@@ -1,8 +1,6 @@
 /* main.c: request from the command line, account from the config, message
  * from stdin, then one session; exits only through the outcome table. */
 #include <errno.h>
-#include <netdb.h>
-#include <pwd.h>
 #include <strings.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -543,62 +541,15 @@ static enum outcome auth_setup(const struct cfg_file *cf, const struct cfg_accou
 
 /* The account's from with %U (user), %H (host name), %C (canonical host
  * name), %M (/etc/mailname) and %% expanded; NULL when it has none or it
- * is a pattern (wildcards) rather than an address. */
+ * is a pattern (wildcards) rather than an address. Only the facts the
+ * pattern names are looked up, each once. */
 static char *account_sender(const struct cfg_account *a)
 {
 	const char *f = a != NULL ? a->val[CFG_FROM] : NULL;
-	char out[1024], host[256] = "localhost", mail[256] = "";
-	size_t o = 0;
+	struct host_facts hf;
 
-	if (f == NULL || strpbrk(f, "*?[") != NULL)
-		return NULL;
-	for (; *f != '\0' && o + 1 < sizeof out; f++) {
-		const char *ins = NULL;
-		char one[2] = { *f, '\0' };
-
-		if (*f != '%' || f[1] == '\0') {
-			ins = one;
-		} else {
-			f++;
-			if (*f == 'U') {
-				struct passwd *pw = getpwuid(getuid());
-				ins = pw != NULL ? pw->pw_name : "unknown";
-			} else if (*f == 'H' || *f == 'C') {
-				if (gethostname(host, sizeof host) != 0)
-					snprintf(host, sizeof host, "localhost");
-				host[sizeof host - 1] = '\0';
-				if (*f == 'C') {
-					struct addrinfo hints, *res = NULL;
-					memset(&hints, 0, sizeof hints);
-					hints.ai_flags = AI_CANONNAME;
-					if (getaddrinfo(host, NULL, &hints, &res) == 0 && res != NULL &&
-					    res->ai_canonname != NULL)
-						snprintf(host, sizeof host, "%s", res->ai_canonname);
-					if (res != NULL)
-						freeaddrinfo(res);
-				}
-				ins = host;
-			} else if (*f == 'M') {
-				FILE *mf = fopen("/etc/mailname", "re");
-				if (mf != NULL && fgets(mail, sizeof mail, mf) != NULL)
-					mail[strcspn(mail, "\r\n")] = '\0';
-				if (mf != NULL)
-					fclose(mf);
-				if (mail[0] == '\0' && gethostname(mail, sizeof mail) != 0)
-					snprintf(mail, sizeof mail, "localhost");
-				mail[sizeof mail - 1] = '\0';
-				ins = mail;
-			} else {
-				one[0] = *f;
-				ins = one;
-			}
-		}
-		o += (size_t)snprintf(out + o, sizeof out - o, "%s", ins);
-	}
-	if (o >= sizeof out)
-		o = sizeof out - 1;
-	out[o] = '\0';
-	return xstrdup(out);
+	facts_gather(&hf, addr_from_pattern_needs(f));
+	return addr_expand_from_pattern(f, &hf);
 }
 
 /* The header fields kurier adds when the message lacks them (account

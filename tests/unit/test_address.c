@@ -508,6 +508,65 @@ static void test_host_to_ascii(void **state)
 	assert_non_null(addr_library_version());
 }
 
+/* An account's from, expanded with the facts of a made-up machine. */
+static void test_from_pattern(void **state)
+{
+	static const struct host_facts f = { "alice", "box", "box.example.org", "example.org" };
+	static const struct {
+		const char *pattern, *want;
+		unsigned needs;
+	} rows[] = {
+		{ "alice@example.org", "alice@example.org", 0 },
+		{ "%U@%M", "alice@example.org", ADDR_FACT_USER | ADDR_FACT_MAILNAME },
+		{ "%U+%%x@%H.%M", "alice+%x@box.example.org", ADDR_FACT_USER | ADDR_FACT_HOST | ADDR_FACT_MAILNAME },
+		{ "cron@%C", "cron@box.example.org", ADDR_FACT_CANONICAL },
+		{ "cron-%C@%C", "cron-box.example.org@box.example.org", ADDR_FACT_CANONICAL },
+		{ "%H", "box", ADDR_FACT_HOST },
+		/* any other %X is X; a final lone % stays */
+		{ "a%xb@c%", "axb@c%", 0 },
+		{ "%%U@%%M", "%U@%M", 0 },
+		{ "", "", 0 },
+		/* wildcards: a pattern that chooses the account, not an address */
+		{ "*@example.org", NULL, 0 },
+		{ "%U@exampl?.org", NULL, 0 },
+		{ "[ab]@%M", NULL, 0 },
+	};
+	struct host_facts none;
+	char big[2000], *got;
+	size_t i;
+	(void)state;
+
+	for (i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		if (addr_from_pattern_needs(rows[i].pattern) != rows[i].needs)
+			fail_msg("row %zu (%s): needs %u, want %u", i, rows[i].pattern,
+				 addr_from_pattern_needs(rows[i].pattern), rows[i].needs);
+		got = addr_expand_from_pattern(rows[i].pattern, &f);
+		if (rows[i].want == NULL ? got != NULL : got == NULL || strcmp(got, rows[i].want) != 0)
+			fail_msg("row %zu (%s): got '%s', want '%s'", i, rows[i].pattern, got ? got : "(null)",
+				 rows[i].want ? rows[i].want : "(null)");
+		free(got);
+	}
+	assert_int_equal(addr_from_pattern_needs(NULL), 0);
+	assert_null(addr_expand_from_pattern(NULL, &f));
+	/* facts not looked up are empty */
+	memset(&none, 0, sizeof none);
+	got = addr_expand_from_pattern("%U@%C", &none);
+	assert_string_equal(got, "@");
+	free(got);
+	/* at most 1023 bytes, also when a fact is what makes it long */
+	memset(big, 'a', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	got = addr_expand_from_pattern(big, &f);
+	assert_int_equal(strlen(got), 1023);
+	free(got);
+	memset(big, 0, sizeof big);
+	for (i = 0; i + 2 < 1400; i += 2)
+		memcpy(big + i, "%C", 2);
+	got = addr_expand_from_pattern(big, &f);
+	assert_int_equal(strlen(got), 1023);
+	free(got);
+}
+
 /* Parse LEN bytes of IN from an exactly sized copy and check the contract:
  * 0 or -1, ERR terminated, nothing appended on error, and every address
  * returned fit for the envelope (addr_check also lets a bare local part
@@ -617,6 +676,7 @@ int main(void)
 		cmocka_unit_test(test_check_table),
 		cmocka_unit_test(test_ascii),
 		cmocka_unit_test(test_host_to_ascii),
+		cmocka_unit_test(test_from_pattern),
 		cmocka_unit_test(test_parse_mutations),
 		cmocka_unit_test(test_parse_random),
 	};
