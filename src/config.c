@@ -45,9 +45,19 @@ enum cfg_alias {
 	CFG_A_UNSUPPORTED /* recognised but refused */
 };
 
+/* What kurier does with a keyword. CFG_USED: some module outside this file
+ * reads its value. CFG_NO_EFFECT: accepted so that msmtp files parse, and
+ * listed in man/kurierrc.5 as having no effect. tests/docs.test holds both
+ * marks to the code and the page. */
+enum cfg_effect {
+	CFG_USED,
+	CFG_NO_EFFECT,
+};
+
 struct cfg_keyword {
 	const char *name;
 	enum cfg_type type;
+	enum cfg_effect effect;
 };
 
 struct cfg_old_keyword {
@@ -58,50 +68,50 @@ struct cfg_old_keyword {
 
 /* The modern keywords, indexed by key. */
 static const struct cfg_keyword cfg_keywords[CFG_KEY_COUNT] = {
-	[CFG_HOST] = { "host", CFG_T_REQUIRED },
-	[CFG_PORT] = { "port", CFG_T_PORT },
-	[CFG_SOURCE_IP] = { "source_ip", CFG_T_STRING },
-	[CFG_PROXY_HOST] = { "proxy_host", CFG_T_STRING },
-	[CFG_PROXY_PORT] = { "proxy_port", CFG_T_PORT },
-	[CFG_SOCKET] = { "socket", CFG_T_STRING },
-	[CFG_TIMEOUT] = { "timeout", CFG_T_TIMEOUT },
-	[CFG_PROTOCOL] = { "protocol", CFG_T_PROTOCOL },
-	[CFG_DOMAIN] = { "domain", CFG_T_STRING },
-	[CFG_AUTH] = { "auth", CFG_T_AUTH },
-	[CFG_USER] = { "user", CFG_T_STRING },
-	[CFG_PASSWORD] = { "password", CFG_T_STRING },
-	[CFG_PASSWORDEVAL] = { "passwordeval", CFG_T_STRING },
-	[CFG_NTLMDOMAIN] = { "ntlmdomain", CFG_T_STRING },
-	[CFG_TLS] = { "tls", CFG_T_BOOL },
-	[CFG_TLS_STARTTLS] = { "tls_starttls", CFG_T_BOOL },
-	[CFG_TLS_TRUST_FILE] = { "tls_trust_file", CFG_T_STRING },
-	[CFG_TLS_CRL_FILE] = { "tls_crl_file", CFG_T_STRING },
-	[CFG_TLS_FINGERPRINT] = { "tls_fingerprint", CFG_T_FINGERPRINT },
-	[CFG_TLS_KEY_FILE] = { "tls_key_file", CFG_T_STRING },
-	[CFG_TLS_CERT_FILE] = { "tls_cert_file", CFG_T_STRING },
-	[CFG_TLS_CERTCHECK] = { "tls_certcheck", CFG_T_BOOL },
-	[CFG_TLS_MIN_DH_PRIME_BITS] = { "tls_min_dh_prime_bits", CFG_T_BITS },
-	[CFG_TLS_PRIORITIES] = { "tls_priorities", CFG_T_STRING },
-	[CFG_TLS_HOST_OVERRIDE] = { "tls_host_override", CFG_T_STRING },
-	[CFG_FROM] = { "from", CFG_T_ADDRESS },
-	[CFG_FROM_FULL_NAME] = { "from_full_name", CFG_T_STRING },
-	[CFG_ALLOW_FROM_OVERRIDE] = { "allow_from_override", CFG_T_BOOL },
-	[CFG_MAILDOMAIN] = { "maildomain", CFG_T_STRING },
-	[CFG_DSN_NOTIFY] = { "dsn_notify", CFG_T_DSN_NOTIFY },
-	[CFG_DSN_RETURN] = { "dsn_return", CFG_T_DSN_RETURN },
-	[CFG_DSN_REQUIRED] = { "dsn_required", CFG_T_BOOL },
-	[CFG_SET_FROM_HEADER] = { "set_from_header", CFG_T_AUTO_ON_OFF },
-	[CFG_SET_DATE_HEADER] = { "set_date_header", CFG_T_AUTO_ON_OFF },
-	[CFG_SET_MSGID_HEADER] = { "set_msgid_header", CFG_T_AUTO_ON_OFF },
-	[CFG_SET_TO_HEADER] = { "set_to_header", CFG_T_STRING },
-	[CFG_REMOVE_BCC_HEADERS] = { "remove_bcc_headers", CFG_T_BOOL },
-	[CFG_UNDISCLOSED_RECIPIENTS] = { "undisclosed_recipients", CFG_T_BOOL },
-	[CFG_LOGFILE] = { "logfile", CFG_T_STRING },
-	[CFG_LOGFILE_TIME_FORMAT] = { "logfile_time_format", CFG_T_STRING },
-	[CFG_SYSLOG] = { "syslog", CFG_T_SYSLOG },
-	[CFG_ALIASES] = { "aliases", CFG_T_STRING },
-	[CFG_AUTO_FROM] = { "auto_from", CFG_T_BOOL },
-	[CFG_TLS_FORCE_SSLV3] = { "tls_force_sslv3", CFG_T_BOOL },
+	[CFG_HOST] = { "host", CFG_T_REQUIRED, CFG_USED },
+	[CFG_PORT] = { "port", CFG_T_PORT, CFG_USED },
+	[CFG_SOURCE_IP] = { "source_ip", CFG_T_STRING, CFG_NO_EFFECT },
+	[CFG_PROXY_HOST] = { "proxy_host", CFG_T_STRING, CFG_USED },
+	[CFG_PROXY_PORT] = { "proxy_port", CFG_T_PORT, CFG_USED },
+	[CFG_SOCKET] = { "socket", CFG_T_STRING, CFG_NO_EFFECT },
+	[CFG_TIMEOUT] = { "timeout", CFG_T_TIMEOUT, CFG_USED },
+	[CFG_PROTOCOL] = { "protocol", CFG_T_PROTOCOL, CFG_NO_EFFECT },
+	[CFG_DOMAIN] = { "domain", CFG_T_STRING, CFG_USED },
+	[CFG_AUTH] = { "auth", CFG_T_AUTH, CFG_USED },
+	[CFG_USER] = { "user", CFG_T_STRING, CFG_USED },
+	[CFG_PASSWORD] = { "password", CFG_T_STRING, CFG_USED },
+	[CFG_PASSWORDEVAL] = { "passwordeval", CFG_T_STRING, CFG_USED },
+	[CFG_NTLMDOMAIN] = { "ntlmdomain", CFG_T_STRING, CFG_NO_EFFECT },
+	[CFG_TLS] = { "tls", CFG_T_BOOL, CFG_USED },
+	[CFG_TLS_STARTTLS] = { "tls_starttls", CFG_T_BOOL, CFG_USED },
+	[CFG_TLS_TRUST_FILE] = { "tls_trust_file", CFG_T_STRING, CFG_USED },
+	[CFG_TLS_CRL_FILE] = { "tls_crl_file", CFG_T_STRING, CFG_USED },
+	[CFG_TLS_FINGERPRINT] = { "tls_fingerprint", CFG_T_FINGERPRINT, CFG_USED },
+	[CFG_TLS_KEY_FILE] = { "tls_key_file", CFG_T_STRING, CFG_USED },
+	[CFG_TLS_CERT_FILE] = { "tls_cert_file", CFG_T_STRING, CFG_USED },
+	[CFG_TLS_CERTCHECK] = { "tls_certcheck", CFG_T_BOOL, CFG_USED },
+	[CFG_TLS_MIN_DH_PRIME_BITS] = { "tls_min_dh_prime_bits", CFG_T_BITS, CFG_USED },
+	[CFG_TLS_PRIORITIES] = { "tls_priorities", CFG_T_STRING, CFG_USED },
+	[CFG_TLS_HOST_OVERRIDE] = { "tls_host_override", CFG_T_STRING, CFG_USED },
+	[CFG_FROM] = { "from", CFG_T_ADDRESS, CFG_USED },
+	[CFG_FROM_FULL_NAME] = { "from_full_name", CFG_T_STRING, CFG_USED },
+	[CFG_ALLOW_FROM_OVERRIDE] = { "allow_from_override", CFG_T_BOOL, CFG_USED },
+	[CFG_MAILDOMAIN] = { "maildomain", CFG_T_STRING, CFG_USED },
+	[CFG_DSN_NOTIFY] = { "dsn_notify", CFG_T_DSN_NOTIFY, CFG_USED },
+	[CFG_DSN_RETURN] = { "dsn_return", CFG_T_DSN_RETURN, CFG_USED },
+	[CFG_DSN_REQUIRED] = { "dsn_required", CFG_T_BOOL, CFG_USED },
+	[CFG_SET_FROM_HEADER] = { "set_from_header", CFG_T_AUTO_ON_OFF, CFG_USED },
+	[CFG_SET_DATE_HEADER] = { "set_date_header", CFG_T_AUTO_ON_OFF, CFG_USED },
+	[CFG_SET_MSGID_HEADER] = { "set_msgid_header", CFG_T_AUTO_ON_OFF, CFG_USED },
+	[CFG_SET_TO_HEADER] = { "set_to_header", CFG_T_STRING, CFG_USED },
+	[CFG_REMOVE_BCC_HEADERS] = { "remove_bcc_headers", CFG_T_BOOL, CFG_USED },
+	[CFG_UNDISCLOSED_RECIPIENTS] = { "undisclosed_recipients", CFG_T_BOOL, CFG_USED },
+	[CFG_LOGFILE] = { "logfile", CFG_T_STRING, CFG_USED },
+	[CFG_LOGFILE_TIME_FORMAT] = { "logfile_time_format", CFG_T_STRING, CFG_USED },
+	[CFG_SYSLOG] = { "syslog", CFG_T_SYSLOG, CFG_USED },
+	[CFG_ALIASES] = { "aliases", CFG_T_STRING, CFG_USED },
+	[CFG_AUTO_FROM] = { "auto_from", CFG_T_BOOL, CFG_NO_EFFECT },
+	[CFG_TLS_FORCE_SSLV3] = { "tls_force_sslv3", CFG_T_BOOL, CFG_NO_EFFECT },
 };
 
 /* Old spellings that real files still use. */
