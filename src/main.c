@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "account.h"
 #include "address.h"
 #include "aliases.h"
 #include "auth.h"
@@ -16,6 +17,7 @@
 #include "config.h"
 #include "diag.h"
 #include "facts.h"
+#include "input.h"
 #include "log.h"
 #include "message.h"
 #include "outcome.h"
@@ -130,178 +132,6 @@ static enum outcome load_config(const struct request *req, const struct diag *d,
 	return OUTCOME_CONFIG;
 }
 
-static int discard_sink(void *ctx, const char *buf, size_t len, char *err, size_t errlen)
-{
-	(void)ctx, (void)buf, (void)len, (void)err, (void)errlen;
-	return 0;
-}
-
-/* true when BUF holds the empty line that ends a header block */
-static bool header_block_ends(const char *buf, size_t len)
-{
-	size_t i;
-
-	if ((len >= 1 && buf[0] == '\n') || (len >= 2 && buf[0] == '\r' && buf[1] == '\n'))
-		return true;
-	for (i = 0; i + 1 < len; i++)
-		if (buf[i] == '\n' && (buf[i + 1] == '\n' || (buf[i + 1] == '\r' && i + 2 < len && buf[i + 2] == '\n')))
-			return true;
-	return false;
-}
-
-/* --read-envelope-from without -f: the account follows the From header,
- * and that account's header rules apply to this very message, so the
- * header block is read first. HEAD keeps those bytes (at most the header
- * block limit and one read more) to be fed to the real reader; FROM is the
- * From (or Resent-From) address, or NULL. */
-static enum outcome peek_header(const struct request *req, char **head, size_t *headlen, char **from)
-{
-	struct msg_opts mo = { .ignore_dots = req->ignore_dots, .set_from = MSG_FROM_OFF };
-	struct msg_reader *probe;
-	char err[KURIER_ERRLEN];
-	size_t cap = 65536, len = 0;
-	char *buf = xmalloc(cap);
-
-	*from = NULL;
-	while (!header_block_ends(buf, len) && len <= MSG_HEADER_BLOCK_MAX) {
-		ssize_t n;
-
-		if (len == cap) {
-			cap *= 2;
-			buf = xrealloc(buf, cap);
-		}
-		n = read(0, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			diag_error("cannot read the message from standard input: %s; nothing was sent",
-				   strerror(errno));
-			free(buf);
-			return OUTCOME_IOERR;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	/* A header the probe refuses is refused again, with its message, by
-	 * the real reader; here it only means no From to go by. */
-	probe = msg_reader_new(&mo, discard_sink, NULL);
-	if (msg_reader_feed(probe, buf, len, err, sizeof err) != MSG_ERROR &&
-	    msg_reader_finish(probe, err, sizeof err) != MSG_ERROR && msg_reader_from(probe) != NULL)
-		*from = xstrdup(msg_reader_from(probe));
-	msg_reader_free(probe);
-	*head = buf;
-	*headlen = len;
-	return OUTCOME_OK;
-}
-
-/* Read the message (HEAD, HEADLEN bytes already read, then standard input)
- * into SPOOL through the reader. */
-static enum outcome read_message(struct msg_reader *rd, struct spool *sp, const char *head, size_t headlen)
-{
-	char err[KURIER_ERRLEN];
-	char *buf = xmalloc(65536);
-	enum outcome o = OUTCOME_OK;
-	enum msg_status st = MSG_OK;
-
-	if (headlen > 0)
-		st = msg_reader_feed(rd, head, headlen, err, sizeof err);
-	/* After the lone dot, read on to count what is not sent; but a
-	 * terminal user who typed the dot wants the message to go now. */
-	while (st == MSG_OK || (st == MSG_END && !isatty(0))) {
-		ssize_t n = read(0, buf, 65536);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			diag_error("cannot read the message from standard input: %s; nothing was sent",
-				   strerror(errno));
-			o = OUTCOME_IOERR;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		st = msg_reader_feed(rd, buf, (size_t)n, err, sizeof err);
-	}
-	if (st == MSG_OK)
-		st = msg_reader_finish(rd, err, sizeof err);
-	if (st == MSG_ERROR) {
-		diag_error("message: %s; nothing was sent", err);
-		/* a spool failure is the system's fault, a bad header the input's */
-		o = strncmp(err, "cannot ", 7) == 0 ? OUTCOME_OSERR : OUTCOME_DATAERR;
-		goto out;
-	}
-	{
-		unsigned line;
-		uint64_t after = msg_reader_after_dot(rd, &line);
-		if (after > 0)
-			diag_warn("input line %u is a lone '.', which ends the message without -i; the %llu bytes "
-				  "after it were not sent; give -i (or -oi) to send them", line,
-				  (unsigned long long)after);
-	}
-	if (spool_seal(sp, err, sizeof err) != 0) {
-		diag_error("%s", err);
-		o = OUTCOME_OSERR;
-	}
-out:
-	free(buf);
-	return o;
-}
-
-static const struct cfg_account *choose_account(const struct request *req, const struct cfg_file *cf,
-						const char *sender, enum outcome *o)
-{
-	const struct cfg_account *a = NULL;
-
-	*o = OUTCOME_OK;
-	if (req->account != NULL) {
-		a = cfg_find(cf, req->account);
-		if (a == NULL) {
-			diag_error("%s: no account named '%s'; check -a or the account lines", cf->path,
-				   req->account);
-			*o = OUTCOME_CONFIG;
-		}
-		return a;
-	}
-	if (sender != NULL && *sender != '\0' && (a = cfg_find_by_from(cf, sender)) != NULL)
-		return a;
-	if ((a = cfg_find(cf, "default")) != NULL)
-		return a;
-	if (cf->accounts != NULL && cf->accounts->next == NULL)
-		return cf->accounts;
-	diag_error("%s: no account 'default' and more than one account; "
-		   "add 'account default : NAME' or choose one with -a NAME", cf->path);
-	*o = OUTCOME_CONFIG;
-	return NULL;
-}
-
-/* The account CHOOSE_ACCOUNT picks, as a private copy (*OWN, the caller
- * frees it) with the command line's settings applied in order: msmtp's
- * options override the account. A bad value is the command line's fault
- * (64), as a bad -N is. */
-static const struct cfg_account *choose_account_overridden(const struct request *req,
-							   const struct cfg_file *cf, const char *sender,
-							   struct cfg_account **own, enum outcome *o)
-{
-	const struct cfg_account *a = choose_account(req, cf, sender, o);
-	char err[KURIER_ERRLEN], opt[64];
-	size_t i;
-
-	if (a == NULL)
-		return NULL;
-	*own = cfg_account_dup(a);
-	for (i = 0; i < req->nsettings; i++) {
-		const struct cli_setting *s = &req->settings[i];
-
-		snprintf(opt, sizeof opt, "--%s", s->option);
-		if (cfg_account_override(*own, s->keyword, s->value, opt, err, sizeof err) != 0) {
-			diag_error("command line: %s", err);
-			*o = OUTCOME_USAGE;
-			return NULL;
-		}
-	}
-	return *own;
-}
-
 static void print_pretend(const struct cfg_file *cf, const struct cfg_account *a)
 {
 	int k;
@@ -329,323 +159,177 @@ static void print_version(void)
 	printf("License: GPL-3.0-or-later. This is free software; there is NO WARRANTY.\n");
 }
 
-/* Qualify a bare local part with maildomain, check the result. */
-static int check_address(const struct cfg_account *a, const char *what, bool allow_empty, char **addr)
+/* The clock and random bytes for the added Date and Message-ID. */
+static void read_clock(struct account_clock *c)
 {
-	char err[KURIER_ERRLEN];
-
-	if (**addr != '\0' && addr_domain(*addr) == NULL && a->val[CFG_MAILDOMAIN] != NULL) {
-		size_t n = strlen(*addr) + strlen(a->val[CFG_MAILDOMAIN]) + 2;
-		char *q = xmalloc(n);
-		snprintf(q, n, "%s@%s", *addr, a->val[CFG_MAILDOMAIN]);
-		free(*addr);
-		*addr = q;
-	}
-	if (addr_check(*addr, allow_empty, err, sizeof err) != 0) {
-		char safe[400];
-		diag_error("bad %s '%s': %s", what, diag_printable(*addr, safe, sizeof safe), err);
-		return -1;
-	}
-	if (**addr != '\0' && addr_domain(*addr) == NULL) {
-		diag_error("%s '%s' has no domain; write it as user@domain or set maildomain in the account",
-			   what, *addr);
-		return -1;
-	}
-	/* RFC 5890: a non-ASCII domain goes out as A-labels, which every server
-	 * takes; only a non-ASCII local part needs SMTPUTF8. */
-	if (!addr_domain_is_ascii(*addr)) {
-		const char *at = addr_domain(*addr) - 1;
-		char *alabel = NULL, *q;
-		size_t n;
-		if (addr_host_to_ascii(at + 1, &alabel, err, sizeof err) != 0) {
-			char safe[400];
-			diag_error("bad %s '%s': %s", what, diag_printable(*addr, safe, sizeof safe), err);
-			return -1;
-		}
-		n = (size_t)(at - *addr) + strlen(alabel) + 2;
-		q = xmalloc(n);
-		snprintf(q, n, "%.*s@%s", (int)(at - *addr), *addr, alabel);
-		free(alabel);
-		free(*addr);
-		*addr = q;
-	}
-	return 0;
-}
-
-static void ehlo_default(char *buf, size_t len)
-{
-	if (gethostname(buf, len) != 0 || strchr(buf, '.') == NULL)
-		snprintf(buf, len, "localhost");
-	buf[len - 1] = '\0';
-}
-
-/* Where and how to connect, from the account. RFC 8314: implicit TLS on
- * 465 (or with tls_starttls off), else STARTTLS; the port follows. */
-static void session_conf_fill(struct session_conf *sc, const struct cfg_file *cf,
-			      const struct cfg_account *a, char *ehlo, size_t ehlolen, char *port,
-			      size_t portlen)
-{
-	bool tls = cfg_bool(a, CFG_TLS, true);
-	bool starttls = cfg_bool(a, CFG_TLS_STARTTLS, true);
-	long dflt = !tls ? 25 : starttls ? 587 : 465;
-	long p = cfg_long(a, CFG_PORT, dflt);
-
-	if (a->val[CFG_DOMAIN] != NULL)
-		snprintf(ehlo, ehlolen, "%s", a->val[CFG_DOMAIN]);
-	else
-		ehlo_default(ehlo, ehlolen);
-	snprintf(port, portlen, "%ld", p);
-	memset(sc, 0, sizeof *sc);
-	sc->tls = !tls ? SESSION_TLS_OFF
-		: (!starttls || (p == 465 && a->val[CFG_TLS_STARTTLS] == NULL)) ? SESSION_TLS_IMPLICIT
-		: SESSION_TLS_STARTTLS;
-	sc->account = a->name;
-	sc->config_path = a->path;
-	sc->host = a->val[CFG_HOST];
-	sc->port = port;
-	sc->ehlo_name = ehlo;
-	sc->timeout_s = (int)cfg_long(a, CFG_TIMEOUT, 0);
-	/* msmtp: SOCKS5, port 1080 unless proxy_port says; empty: no proxy */
-	if (a->val[CFG_PROXY_HOST] != NULL && a->val[CFG_PROXY_HOST][0] != '\0') {
-		sc->proxy_host = a->val[CFG_PROXY_HOST];
-		sc->proxy_port = a->val[CFG_PROXY_PORT] != NULL ? a->val[CFG_PROXY_PORT] : "1080";
-	}
-}
-
-struct tls_setup {
-	struct tls_conf conf;
-	char *host;      /* A-label form of host */
-	char *verify;    /* A-label form of tls_host_override */
-	char *cache;
-};
-
-/* Fill TS and SC's TLS part from account A; warn about weak settings. */
-static enum outcome tls_setup(const struct cfg_file *cf, const struct cfg_account *a,
-			      struct session_conf *sc, struct tls_setup *ts)
-{
-	char err[KURIER_ERRLEN];
-	const char *fp = a->val[CFG_TLS_FINGERPRINT];
-
-	if (addr_host_to_ascii(a->val[CFG_HOST], &ts->host, err, sizeof err) != 0) {
-		diag_error("%s:%u: %s", a->path, a->line[CFG_HOST], err);
-		return OUTCOME_CONFIG;
-	}
-	sc->host = ts->host;
-	if (sc->tls == SESSION_TLS_OFF)
-		return OUTCOME_OK;
-	if (a->val[CFG_TLS_HOST_OVERRIDE] != NULL &&
-	    addr_host_to_ascii(a->val[CFG_TLS_HOST_OVERRIDE], &ts->verify, err, sizeof err) != 0) {
-		diag_error("%s:%u: %s", a->path, a->line[CFG_TLS_HOST_OVERRIDE], err);
-		return OUTCOME_CONFIG;
-	}
-	ts->cache = tls_cache_path(a->name, ts->host, sc->port);
-	ts->conf.host = ts->host;
-	ts->conf.verify_name = ts->verify != NULL ? ts->verify : ts->host;
-	ts->conf.trust_file = a->val[CFG_TLS_TRUST_FILE];
-	ts->conf.crl_file = a->val[CFG_TLS_CRL_FILE];
-	ts->conf.fingerprint = fp;
-	ts->conf.certcheck = cfg_bool(a, CFG_TLS_CERTCHECK, true);
-	ts->conf.cert_file = a->val[CFG_TLS_CERT_FILE];
-	ts->conf.key_file = a->val[CFG_TLS_KEY_FILE];
-	ts->conf.priorities = a->val[CFG_TLS_PRIORITIES];
-	ts->conf.min_dh_prime_bits = (int)cfg_long(a, CFG_TLS_MIN_DH_PRIME_BITS, 0);
-	ts->conf.cache_file = ts->cache;
-	sc->tls_conf = &ts->conf;
-	if (!ts->conf.certcheck)
-		diag_warn("%s:%u: tls_certcheck off: the server's certificate is not checked, so anyone on "
-			  "the network path can read and change this session; pin it with tls_fingerprint instead",
-			  a->path, a->line[CFG_TLS_CERTCHECK]);
-	else if (fp != NULL && tls_fingerprint_is_weak(fp))
-		diag_warn("%s:%u: tls_fingerprint is an %s fingerprint, which is weak; use the SHA-256 one "
-			  "(kurier --serverinfo shows it)", a->path, a->line[CFG_TLS_FINGERPRINT],
-			  strlen(fp) == 47 ? "MD5" : "SHA-1");
-	return OUTCOME_OK;
-}
-
-static void tls_setup_free(struct tls_setup *ts)
-{
-	free(ts->host);
-	free(ts->verify);
-	free(ts->cache);
-}
-
-/* The AUTH mode the account asks for: "ON", a mechanism, or NULL. */
-static const char *auth_mode_of(const struct cfg_account *a)
-{
-	const char *v = a->val[CFG_AUTH], *user = a->val[CFG_USER];
-
-	/* A configured user means the credentials are meant to be used. */
-	if ((v == NULL && user != NULL && *user != '\0') || (v != NULL && strcasecmp(v, "on") == 0))
-		return "ON";
-	if (v != NULL && strcasecmp(v, "off") != 0)
-		return v;
-	return NULL;
-}
-
-/* The certificate or the Kerberos ticket is the credential, and it names
- * the user: EXTERNAL and GSSAPI need no user line and no password. */
-static bool auth_needs_user(const struct cfg_account *a)
-{
-	const char *mode = auth_mode_of(a);
-
-	return mode != NULL && strcasecmp(mode, "EXTERNAL") != 0 && strcasecmp(mode, "GSSAPI") != 0;
-}
-
-/* Whether and how to authenticate, and the secret: password, then
- * passwordeval, then ~/.netrc, then a prompt on the terminal. */
-static enum outcome auth_setup(const struct cfg_file *cf, const struct cfg_account *a,
-			       const char **mode, char **secret)
-{
-	const char *v = a->val[CFG_AUTH], *user = a->val[CFG_USER], *host = a->val[CFG_HOST];
-	char err[KURIER_ERRLEN], path[4096];
-	int r;
-
-	*mode = auth_mode_of(a);
-	if (*mode == NULL || !auth_needs_user(a))
-		return OUTCOME_OK;
-	if (user == NULL || *user == '\0') {
-		diag_error("%s:%u: account '%s' has auth %s but no user; add 'user NAME'", a->path,
-			   a->line[CFG_AUTH], a->name, v);
-		return OUTCOME_CONFIG;
-	}
-	if (a->val[CFG_PASSWORD] != NULL) {
-		*secret = xstrdup(a->val[CFG_PASSWORD]);
-		return OUTCOME_OK;
-	}
-	if (a->val[CFG_PASSWORDEVAL] != NULL) {
-		if (secret_eval(a->val[CFG_PASSWORDEVAL], secret, err, sizeof err) != 0) {
-			diag_error("%s:%u: %s; fix the command or the passwordeval line", a->path,
-				   a->line[CFG_PASSWORDEVAL], err);
-			return OUTCOME_CONFIG;
-		}
-		return OUTCOME_OK;
-	}
-	snprintf(path, sizeof path, "%s/.netrc", facts_home_dir());
-	r = secret_netrc(path, host, user, secret, err, sizeof err);
-	if (r < 0) {
-		diag_error("%s", err);
-		return OUTCOME_CONFIG;
-	}
-	if (r == 0)
-		return OUTCOME_OK;
-	{
-		char prompt[600];
-		snprintf(prompt, sizeof prompt, "password for %s at %s: ", user, host);
-		if (secret_prompt(prompt, secret) == 0)
-			return OUTCOME_OK;
-	}
-	diag_error("%s: account '%s' has no password for %s: add password or passwordeval, "
-		   "a line in ~/.netrc, or run kurier from a terminal to be asked", a->path, a->name, user);
-	return OUTCOME_CONFIG;
-}
-
-/* The account's from with %U (user), %H (host name), %C (canonical host
- * name), %M (/etc/mailname) and %% expanded; NULL when it has none or it
- * is a pattern (wildcards) rather than an address. Only the facts the
- * pattern names are looked up, each once. */
-static char *account_sender(const struct cfg_account *a)
-{
-	const char *f = a != NULL ? a->val[CFG_FROM] : NULL;
-	struct host_facts hf;
-
-	facts_gather(&hf, addr_from_pattern_needs(f));
-	return addr_expand_from_pattern(f, &hf);
-}
-
-/* The header fields kurier adds when the message lacks them (account
- * keywords set_from_header, set_date_header, set_msgid_header, set_to_header). A is NULL
- * when the account is chosen by the From header, which then exists. A full
- * name that cannot be put in From is refused: -F with 64 (the command
- * line), from_full_name with 78 (the configuration). RND, RNDLEN
- * unpredictable bytes from the caller, make the Message-ID unique; without
- * them (NULL) none is added. */
-static enum outcome header_fixups(const struct cfg_file *cf, const struct request *req,
-				  const struct cfg_account *a, const char *addr, struct msg_opts *mo,
-				  char *date, size_t datelen, char *msgid, size_t msgidlen,
-				  char **from_value, char *msgid_domain, size_t msgid_domain_len,
-				  const unsigned char *rnd, size_t rndlen)
-{
-	static const char *const days[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-	static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-					      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	const char *sf = a != NULL ? a->val[CFG_SET_FROM_HEADER] : "off";
-	const char *sd = a != NULL ? a->val[CFG_SET_DATE_HEADER] : NULL;
-	const char *sm = a != NULL ? a->val[CFG_SET_MSGID_HEADER] : NULL;
-	const char *st;
-	const char *name = req->full_name;
 	time_t now = time(NULL);
 	struct tm tm;
 
-	/* set_to_header is undisclosed_recipients by another name; a value
-	 * other than on or off is the To field body to put in their place. */
-	mo->undisclosed = a != NULL && cfg_bool(a, CFG_UNDISCLOSED_RECIPIENTS, false);
-	st = a != NULL ? a->val[CFG_SET_TO_HEADER] : NULL;
-	if (st != NULL && strcmp(st, "off") != 0) {
-		mo->undisclosed = true;
-		if (*st != '\0' && strcmp(st, "on") != 0)
-			mo->to_value = st;
+	memset(c, 0, sizeof *c);
+	c->now = (long long)now;
+	if (localtime_r(&now, &tm) == NULL)
+		return;
+	c->year = tm.tm_year + 1900;
+	c->mon = tm.tm_mon;
+	c->mday = tm.tm_mday;
+	c->wday = tm.tm_wday;
+	c->hour = tm.tm_hour;
+	c->min = tm.tm_min;
+	c->sec = tm.tm_sec;
+	c->gmtoff_s = tm.tm_gmtoff;
+}
+
+/* The account for SENDER (the request's -a, else by sender), with the
+ * command line's settings applied: *OWN, which the caller frees. */
+static enum outcome pick_account(const struct request *req, const struct cfg_file *cf, const char *sender,
+				 struct cfg_account **own)
+{
+	char err[KURIER_ERRLEN];
+	const struct cfg_account *a = account_choose(cf, req->account, sender, err, sizeof err);
+	enum outcome o;
+
+	if (a == NULL) {
+		diag_error("%s", err);
+		return OUTCOME_CONFIG;
 	}
-	mo->set_from = sf == NULL || strcmp(sf, "auto") == 0 ? MSG_FROM_AUTO
-		     : strcmp(sf, "on") == 0 ? MSG_FROM_ON : MSG_FROM_OFF;
-	if (name == NULL && a != NULL)
-		name = a->val[CFG_FROM_FULL_NAME];
-	if (addr != NULL && *addr != '\0' && addr_domain(addr) != NULL) {
-		char err[KURIER_ERRLEN];
-		*from_value = msg_name_addr(name != NULL ? name : "", addr, MSG_FROM_FIRST_ROOM, err, sizeof err);
-		if (*from_value == NULL) {
-			if (name == req->full_name) {
-				diag_error("-F: %s; give the full name in UTF-8", err);
-				return OUTCOME_USAGE;
-			}
-			diag_error("%s:%u: from_full_name: %s; write the name in UTF-8", cf->path,
-				   a->line[CFG_FROM_FULL_NAME], err);
-			return OUTCOME_CONFIG;
-		}
-		mo->from_value = *from_value;
-		snprintf(msgid_domain, msgid_domain_len, "%s", addr_domain(addr));
-		mo->msgid_domain = msgid_domain;
-	}
-	/* RFC 5322 3.3, with English names whatever the locale. */
-	if (sd == NULL || strcmp(sd, "off") != 0) {
-		long off;
-		localtime_r(&now, &tm);
-		off = tm.tm_gmtoff / 60;
-		snprintf(date, datelen, "%s, %02d %s %04d %02d:%02d:%02d %c%02ld%02ld", days[tm.tm_wday],
-			 tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
-			 off < 0 ? '-' : '+', labs(off) / 60, labs(off) % 60);
-		mo->date = date;
-	}
-	if ((sm == NULL || strcmp(sm, "off") != 0) && rnd != NULL) {
-		size_t i, o = 0;
-		for (i = 0; i < rndlen && o + 3 < msgidlen; i++)
-			o += (size_t)snprintf(msgid + o, msgidlen - o, "%02x", rnd[i]);
-		snprintf(msgid + o, msgidlen - o, ".%lld", (long long)now);
-		mo->msgid_left = msgid;
+	if ((*own = account_override(a, req, &o, err, sizeof err)) == NULL)
+		diag_error("%s", err);
+	return o;
+}
+
+/* The secret for account A when its AUTH mode needs one. */
+static enum outcome find_secret(const struct cfg_account *a, char **secret)
+{
+	char err[KURIER_ERRLEN], where[4200], netrc[4096];
+	struct secret_sources src = {
+		.password = a->val[CFG_PASSWORD], .passwordeval = a->val[CFG_PASSWORDEVAL],
+		.where_eval = account_where(a, CFG_PASSWORDEVAL, where, sizeof where), .netrc = netrc,
+		.host = a->val[CFG_HOST], .user = a->val[CFG_USER], .account = a->name, .config = a->path,
+	};
+
+	*secret = NULL;
+	if (account_auth_mode(a) == NULL || !account_auth_needs_user(a))
+		return OUTCOME_OK;
+	snprintf(netrc, sizeof netrc, "%s/.netrc", facts_home_dir());
+	if (secret_lookup(&src, secret, err, sizeof err) != 0) {
+		diag_error("%s", err);
+		return OUTCOME_CONFIG;
 	}
 	return OUTCOME_OK;
 }
 
-/* Local recipients (no '@') through the account's aliases file. */
-static enum outcome expand_aliases(const struct cfg_file *cf, const struct cfg_account *a,
-				   struct addr_list *rcpts)
+/* Where and how to connect, with the TLS session cache file. */
+static enum outcome make_session(const struct cfg_account *a, struct account_session *s, char **cache)
+{
+	char err[KURIER_ERRLEN], hostname[256] = "";
+	enum outcome o;
+	int i;
+
+	if (gethostname(hostname, sizeof hostname) != 0)
+		hostname[0] = '\0';
+	hostname[sizeof hostname - 1] = '\0';
+	if ((o = account_session(a, hostname, s, err, sizeof err)) != OUTCOME_OK) {
+		diag_error("%s", err);
+		return o;
+	}
+	for (i = 0; i < s->nwarn; i++)
+		diag_warn("%s", s->warn[i]);
+	if (s->sc.tls != SESSION_TLS_OFF)
+		s->tls.cache_file = *cache = tls_cache_path(a->name, s->host, s->port);
+	return OUTCOME_OK;
+}
+
+/* The message from standard input through the account's header rules
+ * into SP; *RD is the reader, which knows what the message holds. */
+static enum outcome read_input(const struct request *req, const struct cfg_account *a, const char *sender,
+			       const char *head, size_t headlen, struct account_headers *h,
+			       struct msg_reader **rd, struct spool *sp)
 {
 	char err[KURIER_ERRLEN];
-	struct aliases *al = aliases_load(a->val[CFG_ALIASES], err, sizeof err);
-	struct addr_list out = { 0 };
+	struct account_clock clock;
+	unsigned char rnd[9];
+	bool have_rnd;
+	enum outcome o;
 
-	if (al == NULL) {
-		diag_error("%s:%u: aliases: %s", a->path, a->line[CFG_ALIASES], err);
+	read_clock(&clock);
+	/* the Message-ID's uniqueness, from the TLS library's generator */
+	have_rnd = tls_random(rnd, sizeof rnd) == 0;
+	if ((o = account_headers(req, a, sender, &clock, have_rnd ? rnd : NULL, sizeof rnd, h, err, sizeof err)) !=
+	    OUTCOME_OK) {
+		diag_error("%s", err);
+		return o;
+	}
+	h->mo.ignore_dots = req->ignore_dots;
+	h->mo.collect_rcpts = req->read_recipients;
+	*rd = msg_reader_new(&h->mo, spool_write, sp);
+	return input_read_message(*rd, sp, head, headlen);
+}
+
+/* The envelope: the sender (the From header's with --read-envelope-from
+ * and no -f) and the recipients, through the aliases file. */
+static enum outcome make_envelope(const struct request *req, const struct cfg_account *a, const char *sender,
+				  const struct msg_reader *rd, const struct spool *sp, char **from,
+				  struct addr_list *rcpts, struct smtp_envelope *env)
+{
+	char err[KURIER_ERRLEN], where[4200];
+	struct aliases *al = NULL;
+	const char *hint = msg_reader_from(rd);
+	enum outcome o = OUTCOME_OK;
+
+	/* allow_from_override off: the account's sender, whatever -f or the
+	 * From header says */
+	if (req->read_envelope_from && req->from == NULL && hint != NULL &&
+	    cfg_bool(a, CFG_ALLOW_FROM_OVERRIDE, true)) {
+		*from = xstrdup(hint);
+		if ((o = account_qualify(a, "envelope sender", true, from, err, sizeof err)) != OUTCOME_OK)
+			goto out;
+	} else if (sender != NULL) {
+		*from = xstrdup(sender);
+	} else {
+		snprintf(err, sizeof err, "no envelope sender: give -f ADDR, or set from in account '%s' of %s",
+			 a->name, a->path);
+		o = req->read_envelope_from ? OUTCOME_DATAERR : OUTCOME_CONFIG;
+		goto out;
+	}
+	if (a->val[CFG_ALIASES] != NULL && (al = aliases_load(a->val[CFG_ALIASES], err, sizeof err)) == NULL) {
+		diag_error("%s: aliases: %s", account_where(a, CFG_ALIASES, where, sizeof where), err);
 		return OUTCOME_CONFIG;
 	}
-	if (aliases_expand(al, rcpts, &out, err, sizeof err) != 0) {
-		diag_error("%s: %s", a->val[CFG_ALIASES], err);
-		aliases_free(al);
-		addr_list_free(&out);
-		return OUTCOME_CONFIG;
-	}
+	if ((o = account_recipients(req, a, msg_reader_rcpts(rd), al, rcpts, err, sizeof err)) != OUTCOME_OK)
+		goto out;
+	account_envelope(req, a, *from, rcpts, sp->size, msg_reader_eightbit(rd), msg_reader_needs_smtputf8(rd), env);
+out:
 	aliases_free(al);
-	addr_list_free(rcpts);
-	*rcpts = out;
+	if (o != OUTCOME_OK)
+		diag_error("%s", err);
+	return o;
+}
+
+/* The transcript file of -X, or none. Returns OUTCOME_OK or 78. */
+static enum outcome open_transcript(const struct request *req, struct diag *d)
+{
+	char err[KURIER_ERRLEN];
+	int fd;
+
+	if (req->transcript_file == NULL)
+		return OUTCOME_OK;
+	/* CVE-2016-10033 (PHPMailer): a web application that passes an
+	 * attacker's sender to sendmail can be made to add -X and write a
+	 * file. Under the name sendmail -X is ignored, as Postfix does. */
+	if (req->as_sendmail) {
+		diag_warn("-X %s ignored: kurier writes no transcript when called as sendmail; "
+			  "run it as kurier to get one", req->transcript_file);
+		log_syslog_warning("-X option ignored when called as sendmail (uid %ld)", (long)getuid());
+		return OUTCOME_OK;
+	}
+	fd = log_open_private(req->transcript_file, false, err, sizeof err);
+	d->transcript = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (d->transcript == NULL) {
+		if (fd >= 0)
+			close(fd);
+		diag_error("cannot open transcript file %s", err);
+		return OUTCOME_CONFIG;
+	}
 	return OUTCOME_OK;
 }
 
@@ -656,26 +340,23 @@ int main(int argc, char **argv)
 	struct spool sp;
 	struct msg_reader *rd = NULL;
 	struct addr_list rcpts = { 0 };
-	const struct cfg_account *acct = NULL;
-	struct cfg_account *own = NULL;        /* acct with the command line's settings */
+	struct cfg_account *acct = NULL;       /* the account, with the command line's settings */
 	struct diag d = { 0 };
-	struct tls_setup ts;
+	struct account_headers hdr = { 0 };
+	struct account_session as = { 0 };
+	struct host_facts hf;
+	struct smtp_envelope env;
 	struct session_facts facts;
-	char err[KURIER_ERRLEN], ehlo[256];
-	char *from = NULL, *sender = NULL, *secret = NULL, *from_value = NULL, *head = NULL, *peek_from = NULL;
+	char err[KURIER_ERRLEN];
+	char *from = NULL, *sender = NULL, *secret = NULL, *head = NULL, *peek_from = NULL, *cache = NULL;
 	size_t headlen = 0;
-	char date[64], msgid[128], msgid_domain[256];
-	const char *auth_mode = NULL;
-	const char *sender_hint = NULL;
 	enum outcome o = OUTCOME_OK;
-	size_t i;
 	bool have_cf = false;
 
 	/* before any config or secret is read: nothing of it in a core dump */
 	if (secret_protect_process() != 0)
 		diag_warn("cannot turn off core dumps: %s", strerror(errno));
 	memset(&cf, 0, sizeof cf);
-	memset(&ts, 0, sizeof ts);
 	spool_init(&sp);
 	if (cli_parse(argc, argv, &req, err, sizeof err) != 0) {
 		diag_error("%s", err);
@@ -684,215 +365,81 @@ int main(int argc, char **argv)
 	}
 	d.verbose = req.verbose;
 	d.debug = req.debug;
-	if (req.mode == CLI_HELP) {
+	switch (req.mode) {
+	case CLI_HELP:
 		fputs(cli_help_text, stdout);
 		goto out;
-	}
-	if (req.mode == CLI_VERSION) {
+	case CLI_VERSION:
 		print_version();
 		goto out;
-	}
 	/* The modes of a queueing sendmail. kurier submits at once and keeps
 	 * no queue, and reads aliases files as text on every message. */
-	if (req.mode == CLI_QUEUE_LIST) {
+	case CLI_QUEUE_LIST:
 		puts("Mail queue is empty");
 		goto out;
-	}
-	if (req.mode == CLI_QUEUE_RUN || req.mode == CLI_NEWALIASES) {
+	case CLI_QUEUE_RUN:
+	case CLI_NEWALIASES:
 		diag_note(&d, 1, "%s", req.mode == CLI_QUEUE_RUN ? "no queue to run: messages are submitted at once"
 								 : "nothing to rebuild: aliases files are read as they are");
 		goto out;
+	default:
+		break;
 	}
-	/* CVE-2016-10033 (PHPMailer): a web application that passes an
-	 * attacker's sender to sendmail can be made to add -X and write a
-	 * file. Under the name sendmail -X is ignored, as Postfix does. */
-	if (req.transcript_file != NULL && req.as_sendmail) {
-		diag_warn("-X %s ignored: kurier writes no transcript when called as sendmail; "
-			  "run it as kurier to get one", req.transcript_file);
-		log_syslog_warning("-X option ignored when called as sendmail (uid %ld)", (long)getuid());
-	} else if (req.transcript_file != NULL) {
-		int fd = log_open_private(req.transcript_file, false, err, sizeof err);
-		d.transcript = fd >= 0 ? fdopen(fd, "w") : NULL;
-		if (d.transcript == NULL) {
-			if (fd >= 0)
-				close(fd);
-			diag_error("cannot open transcript file %s", err);
-			o = OUTCOME_CONFIG;
-			goto out;
-		}
-	}
-	if ((o = load_config(&req, &d, &cf)) != OUTCOME_OK)
+	if ((o = open_transcript(&req, &d)) != OUTCOME_OK || (o = load_config(&req, &d, &cf)) != OUTCOME_OK)
 		goto out;
 	have_cf = true;
 
 	/* RFC 5321 envelope sender: -f, then the From header when asked, then
 	 * the account's from. Only the From header needs the message first. */
-	sender_hint = req.from;
-	if (!req.read_envelope_from || req.from != NULL) {
-		if ((acct = choose_account_overridden(&req, &cf, sender_hint, &own, &o)) == NULL)
-			goto out;
-	}
-	if (req.mode == CLI_SEND && acct == NULL) {
-		if ((o = peek_header(&req, &head, &headlen, &peek_from)) != OUTCOME_OK)
-			goto out;
-		if ((acct = choose_account_overridden(&req, &cf, peek_from, &own, &o)) == NULL)
-			goto out;
-	}
+	if (req.mode == CLI_SEND && req.read_envelope_from && req.from == NULL &&
+	    (o = input_peek_header(&req, &head, &headlen, &peek_from)) != OUTCOME_OK)
+		goto out;
+	if ((o = pick_account(&req, &cf, req.from != NULL ? req.from : peek_from, &acct)) != OUTCOME_OK)
+		goto out;
 	if (req.mode == CLI_SEND) {
-		struct msg_opts mo = { .ignore_dots = req.ignore_dots,
-				       .collect_rcpts = req.read_recipients,
-				       .remove_bcc = acct == NULL || cfg_bool(acct, CFG_REMOVE_BCC_HEADERS, true) };
-		unsigned char rnd[9];
-		bool have_rnd;
-		/* The sender, worked out once: -f (unless allow_from_override is
-		 * off), else the account's from; qualified with maildomain, its
-		 * domain in A-labels. It is the address of an added From and
-		 * the envelope sender (with --read-envelope-from and no -f, the
-		 * message's From is, below). */
-		sender = cfg_bool(acct, CFG_ALLOW_FROM_OVERRIDE, true) && req.from != NULL ? xstrdup(req.from)
-											 : account_sender(acct);
-		if (sender != NULL && check_address(acct, "envelope sender", true, &sender) != 0) {
-			o = OUTCOME_DATAERR;
+		facts_gather(&hf, addr_from_pattern_needs(acct->val[CFG_FROM]));
+		if ((o = account_sender(&req, acct, &hf, &sender, err, sizeof err)) != OUTCOME_OK) {
+			diag_error("%s", err);
 			goto out;
 		}
-		/* the Message-ID's uniqueness, from the TLS library's generator */
-		have_rnd = tls_random(rnd, sizeof rnd) == 0;
-		if ((o = header_fixups(&cf, &req, acct, sender, &mo, date, sizeof date, msgid, sizeof msgid,
-				       &from_value, msgid_domain, sizeof msgid_domain, have_rnd ? rnd : NULL,
-				       sizeof rnd)) != OUTCOME_OK)
-			goto out;
-		rd = msg_reader_new(&mo, spool_write, &sp);
-		if ((o = read_message(rd, &sp, head, headlen)) != OUTCOME_OK)
-			goto out;
-	}
-	if (req.read_envelope_from && req.from == NULL)
-		sender_hint = rd != NULL ? msg_reader_from(rd) : NULL;
-	if (acct == NULL) {
-		if ((acct = choose_account_overridden(&req, &cf, sender_hint, &own, &o)) == NULL)
+		if ((o = read_input(&req, acct, sender, head, headlen, &hdr, &rd, &sp)) != OUTCOME_OK)
 			goto out;
 	}
 	if (req.mode == CLI_PRETEND)
 		print_pretend(&cf, acct);
 	/* --pretend too: an account that cannot send is reported as a send
 	 * would report it, exit code included. */
-	if (acct->val[CFG_HOST] == NULL || *acct->val[CFG_HOST] == '\0') {
-		diag_error("%s: account '%s' has no host; add 'host NAME'", acct->path, acct->name);
-		o = OUTCOME_CONFIG;
+	if ((o = account_check_sendable(acct, err, sizeof err)) != OUTCOME_OK) {
+		diag_error("%s", err);
 		goto out;
 	}
-	if (req.mode == CLI_PRETEND) {
-		if (auth_needs_user(acct) && (acct->val[CFG_USER] == NULL || *acct->val[CFG_USER] == '\0')) {
-			diag_error("%s:%u: account '%s' has auth %s but no user; add 'user NAME'", acct->path,
-				   acct->line[CFG_AUTH], acct->name, acct->val[CFG_AUTH]);
-			o = OUTCOME_CONFIG;
-		}
+	if (req.mode == CLI_PRETEND || (o = find_secret(acct, &secret)) != OUTCOME_OK)
+		goto out;
+	if (req.mode == CLI_SEND &&
+	    (o = make_envelope(&req, acct, sender, rd, &sp, &from, &rcpts, &env)) != OUTCOME_OK)
+		goto out;
+	if ((o = make_session(acct, &as, &cache)) != OUTCOME_OK)
+		goto out;
+	if (req.mode != CLI_SEND) {
+		as.sc.serverinfo = true;
+		o = session_run(&as.sc, NULL, &sp, &d, NULL);
 		goto out;
 	}
-	if ((o = auth_setup(&cf, acct, &auth_mode, &secret)) != OUTCOME_OK)
-		goto out;
-
-	if (req.mode == CLI_SEND) {
-		struct smtp_envelope env;
-		struct session_conf sc;
-		const struct addr_list *hdr = msg_reader_rcpts(rd);
-		char port[16];
-
-		/* allow_from_override off: the account's sender, whatever -f or
-		 * the From header says */
-		if (req.read_envelope_from && req.from == NULL && sender_hint != NULL &&
-		    cfg_bool(acct, CFG_ALLOW_FROM_OVERRIDE, true)) {
-			from = xstrdup(sender_hint);
-			if (check_address(acct, "envelope sender", true, &from) != 0) {
-				o = OUTCOME_DATAERR;
-				goto out;
-			}
-		} else if (sender != NULL) {
-			from = xstrdup(sender);
-		}
-		if (from == NULL) {
-			diag_error("no envelope sender: give -f ADDR, or set from in account '%s' of %s",
-				   acct->name, acct->path);
-			o = req.read_envelope_from ? OUTCOME_DATAERR : OUTCOME_CONFIG;
-			goto out;
-		}
-		for (i = 0; i < req.nrcpt_args; i++) {
-			const char *arg = req.rcpt_args[i];
-			if (addr_list_parse(arg, strlen(arg), &rcpts, err, sizeof err) != 0) {
-				char safe[400];
-				diag_error("bad recipient '%s': %s", diag_printable(arg, safe, sizeof safe), err);
-				o = OUTCOME_DATAERR;
-				goto out;
-			}
-		}
-		for (i = 0; i < hdr->n; i++)
-			addr_list_add(&rcpts, hdr->v[i]);
-		if (acct->val[CFG_ALIASES] != NULL && (o = expand_aliases(&cf, acct, &rcpts)) != OUTCOME_OK)
-			goto out;
-		if (rcpts.n == 0) {
-			diag_error("no recipients; give them as arguments, or use -t to read them from the headers");
-			o = OUTCOME_DATAERR;
-			goto out;
-		}
-		memset(&env, 0, sizeof env);
-		for (i = 0; i < rcpts.n; i++)
-			if (check_address(acct, "recipient", false, &rcpts.v[i]) != 0) {
-				o = OUTCOME_DATAERR;
-				goto out;
-			}
-		/* To and Cc naming one address, an alias reached twice: one RCPT. */
-		addr_list_dedupe(&rcpts);
-		/* RFC 6531: SMTPUTF8 only for what A-labels cannot carry. */
-		for (i = 0; i < rcpts.n; i++)
-			if (!addr_local_is_ascii(rcpts.v[i]))
-				env.smtputf8 = true;
-		if (!addr_local_is_ascii(from) || msg_reader_needs_smtputf8(rd))
-			env.smtputf8 = true;
-		env.from = from;
-		env.rcpt = (const char *const *)rcpts.v;
-		env.nrcpt = rcpts.n;
-		env.size = sp.size;
-		env.eightbit = msg_reader_eightbit(rd);
-		env.body = req.body;
-		/* -N and -R win over the account's dsn_notify and dsn_return. */
-		env.dsn_notify = req.dsn_notify;
-		if (env.dsn_notify == NULL && acct->val[CFG_DSN_NOTIFY] != NULL &&
-		    strcasecmp(acct->val[CFG_DSN_NOTIFY], "off") != 0)
-			env.dsn_notify = acct->val[CFG_DSN_NOTIFY];
-		env.dsn_ret = req.dsn_return;
-		if (env.dsn_ret == NULL && acct->val[CFG_DSN_RETURN] != NULL &&
-		    strcasecmp(acct->val[CFG_DSN_RETURN], "off") != 0)
-			env.dsn_ret = strcasecmp(acct->val[CFG_DSN_RETURN], "full") == 0 ? "FULL" : "HDRS";
-		env.dsn_envid = req.dsn_envid;
-		env.dsn_required = cfg_bool(acct, CFG_DSN_REQUIRED, false);
-
-		session_conf_fill(&sc, &cf, acct, ehlo, sizeof ehlo, port, sizeof port);
-		if ((o = tls_setup(&cf, acct, &sc, &ts)) != OUTCOME_OK)
-			goto out;
-		sc.auth = auth_mode;
-		sc.user = acct->val[CFG_USER];
-		sc.secret = secret;
-		sc.longest_body_line = msg_reader_max_body_line(rd);
-		o = session_run(&sc, &env, &sp, &d, &facts);
-		log_submission(&(struct log_entry){ .account = acct, .session = &sc, .env = &env,
-						    .facts = &facts, .outcome = o, .size = sp.size,
-						    .after_dot = msg_reader_after_dot(rd, NULL) });
-	} else {
-		struct session_conf sc;
-		char port[16];
-
-		session_conf_fill(&sc, &cf, acct, ehlo, sizeof ehlo, port, sizeof port);
-		if ((o = tls_setup(&cf, acct, &sc, &ts)) != OUTCOME_OK)
-			goto out;
-		sc.serverinfo = true;
-		o = session_run(&sc, NULL, &sp, &d, NULL);
-	}
+	as.sc.auth = account_auth_mode(acct);
+	as.sc.user = acct->val[CFG_USER];
+	as.sc.secret = secret;
+	as.sc.longest_body_line = msg_reader_max_body_line(rd);
+	o = session_run(&as.sc, &env, &sp, &d, &facts);
+	log_submission(&(struct log_entry){ .account = acct, .session = &as.sc, .env = &env, .facts = &facts,
+					    .outcome = o, .size = sp.size, .after_dot = msg_reader_after_dot(rd, NULL) });
 out:
-	cfg_account_free(own);
+	cfg_account_free(acct);
+	account_session_free(&as);
+	account_headers_free(&hdr);
+	free(cache);
 	free(sender);
 	free(head);
 	free(peek_from);
-	tls_setup_free(&ts);
-	free(from_value);
 	xfree_secret(secret);
 	free(from);
 	addr_list_free(&rcpts);

@@ -265,3 +265,35 @@ int secret_prompt(const char *prompt, char **out)
 	explicit_bzero(buf, sizeof buf);
 	return 0;
 }
+
+int secret_lookup(const struct secret_sources *src, char **out, char *err, size_t errlen)
+{
+	char msg[KURIER_ERRLEN], prompt[600];
+	int r;
+
+	*out = NULL;
+	if (src->password != NULL) {
+		*out = xstrdup(src->password);
+		return 0;
+	}
+	if (src->passwordeval != NULL) {
+		if (secret_eval(src->passwordeval, out, msg, sizeof msg) == 0)
+			return 0;
+		snprintf(err, errlen, "%s: %s; fix the command or the passwordeval line", src->where_eval, msg);
+		return -1;
+	}
+	r = secret_netrc(src->netrc, src->host, src->user, out, msg, sizeof msg);
+	if (r < 0) {
+		snprintf(err, errlen, "%s", msg);
+		return -1;
+	}
+	if (r == 0)
+		return 0;
+	snprintf(prompt, sizeof prompt, "password for %s at %s: ", src->user, src->host);
+	if (secret_prompt(prompt, out) == 0)
+		return 0;
+	snprintf(err, errlen, "%s: account '%s' has no password for %s: add password or passwordeval, "
+		 "a line in ~/.netrc, or run kurier from a terminal to be asked", src->config, src->account,
+		 src->user);
+	return -1;
+}

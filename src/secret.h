@@ -30,4 +30,20 @@ int secret_netrc(const char *path, const char *host, const char *user, char **ou
  * message), without echo. 0 and *OUT, 1 when there is no terminal. */
 int secret_prompt(const char *prompt, char **out);
 
+/* Where an account's secret may come from, in the order they are tried. */
+struct secret_sources {
+	const char *password;      /* the account's password, or NULL */
+	const char *passwordeval;  /* a command printing it, or NULL */
+	const char *where_eval;    /* "FILE:LINE" of the passwordeval line, for messages */
+	const char *netrc;         /* the netrc file to look in */
+	const char *host, *user;   /* what netrc and the prompt look for */
+	const char *account;       /* names in messages: the account ... */
+	const char *config;        /* ... and its file */
+};
+
+/* The secret: the password, else passwordeval's output, else the netrc
+ * entry, else a prompt on the terminal. 0 and *OUT (free with
+ * xfree_secret), or -1 with ERR saying what is wrong and what to set. */
+int secret_lookup(const struct secret_sources *src, char **out, char *err, size_t errlen);
+
 #endif
