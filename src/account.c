@@ -172,21 +172,8 @@ enum outcome account_sender(const struct request *req, const struct cfg_account 
 	return OUTCOME_OK;
 }
 
-/* RFC 5322 3.3, with English names whatever the locale. */
-static void account_date(const struct account_clock *c, char *buf, size_t len)
-{
-	static const char *const days[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-	static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-					      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	long off = c->gmtoff_s / 60;
-
-	snprintf(buf, len, "%s, %02d %s %04d %02d:%02d:%02d %c%02ld%02ld", days[(unsigned)c->wday % 7],
-		 c->mday, months[(unsigned)c->mon % 12], c->year, c->hour, c->min, c->sec, off < 0 ? '-' : '+',
-		 labs(off) / 60, labs(off) % 60);
-}
-
 enum outcome account_headers(const struct request *req, const struct cfg_account *a, const char *sender,
-			     const struct account_clock *clock, const unsigned char *rnd, size_t rndlen,
+			     const struct msg_time *clock, const unsigned char *rnd, size_t rndlen,
 			     struct account_headers *h, char *err, size_t errlen)
 {
 	const char *sf = a->val[CFG_SET_FROM_HEADER], *sd = a->val[CFG_SET_DATE_HEADER];
@@ -222,15 +209,11 @@ enum outcome account_headers(const struct request *req, const struct cfg_account
 		h->mo.msgid_domain = h->msgid_domain;
 	}
 	if (sd == NULL || strcmp(sd, "off") != 0) {
-		account_date(clock, h->date, sizeof h->date);
+		msg_format_date(clock, h->date, sizeof h->date);
 		h->mo.date = h->date;
 	}
 	if ((sm == NULL || strcmp(sm, "off") != 0) && rnd != NULL) {
-		size_t i, o = 0;
-
-		for (i = 0; i < rndlen && o + 3 < sizeof h->msgid; i++)
-			o += (size_t)snprintf(h->msgid + o, sizeof h->msgid - o, "%02x", rnd[i]);
-		snprintf(h->msgid + o, sizeof h->msgid - o, ".%lld", clock->now);
+		msg_format_msgid_left(rnd, rndlen, clock->now, h->msgid, sizeof h->msgid);
 		h->mo.msgid_left = h->msgid;
 	}
 	return OUTCOME_OK;

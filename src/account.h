@@ -18,14 +18,6 @@
 #include "smtp.h"
 #include "tls.h"
 
-/* The local time as the driver read it, for the Date field. */
-struct account_clock {
-	long long now;            /* seconds since the epoch */
-	int year, mon, mday, wday; /* mon 0-11, wday 0-6 (Sunday 0), year as written */
-	int hour, min, sec;
-	long gmtoff_s;            /* seconds east of UTC */
-};
-
 /* Header values the account adds (RFC 5322), and the buffers they live in. */
 struct account_headers {
 	struct msg_opts mo;       /* ready for msg_reader_new, but for ignore_dots and collect_rcpts */
@@ -93,7 +85,7 @@ enum outcome account_sender(const struct request *req, const struct cfg_account 
  * 64 (the command line), from_full_name with 78 (the configuration). H is
  * filled; free it with account_headers_free. */
 enum outcome account_headers(const struct request *req, const struct cfg_account *a, const char *sender,
-			     const struct account_clock *clock, const unsigned char *rnd, size_t rndlen,
+			     const struct msg_time *clock, const unsigned char *rnd, size_t rndlen,
 			     struct account_headers *h, char *err, size_t errlen);
 void account_headers_free(struct account_headers *h);
 

@@ -160,7 +160,7 @@ static void print_version(void)
 }
 
 /* The clock and random bytes for the added Date and Message-ID. */
-static void read_clock(struct account_clock *c)
+static void read_clock(struct msg_time *c)
 {
 	time_t now = time(NULL);
 	struct tm tm;
@@ -246,7 +246,7 @@ static enum outcome read_input(const struct request *req, const struct cfg_accou
 			       struct msg_reader **rd, struct spool *sp)
 {
 	char err[KURIER_ERRLEN];
-	struct account_clock clock;
+	struct msg_time clock;
 	unsigned char rnd[9];
 	bool have_rnd;
 	enum outcome o;

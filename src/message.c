@@ -723,3 +723,28 @@ size_t msg_stuff(struct msg_stuffer *s, const char *in, size_t inlen, char *out)
 	}
 	return o;
 }
+
+void msg_format_date(const struct msg_time *t, char *buf, size_t len)
+{
+	static const char *const days[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+	static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+					      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	long off = t->gmtoff_s / 60;
+
+	snprintf(buf, len, "%s, %02d %s %04d %02d:%02d:%02d %c%02ld%02ld", days[(unsigned)t->wday % 7],
+		 t->mday, months[(unsigned)t->mon % 12], t->year, t->hour, t->min, t->sec, off < 0 ? '-' : '+',
+		 labs(off) / 60, labs(off) % 60);
+}
+
+void msg_format_msgid_left(const unsigned char *rnd, size_t rndlen, long long now, char *buf, size_t len)
+{
+	size_t i, o = 0;
+
+	if (len == 0)
+		return;
+	buf[0] = '\0';
+	for (i = 0; i < rndlen && o + 3 < len; i++)
+		o += (size_t)snprintf(buf + o, len - o, "%02x", rnd[i]);
+	if (o < len)
+		snprintf(buf + o, len - o, ".%lld", now);
+}

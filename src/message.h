@@ -79,6 +79,24 @@ uint64_t msg_reader_after_dot(const struct msg_reader *r, unsigned *line);
 char *msg_name_addr(const char *name, const char *addr, size_t first_line_room, char *err,
 		    size_t errlen);
 
+/* A moment in local time, as the driver read it (RFC 5322 3.3 needs the
+ * wall clock and its offset from UTC). */
+struct msg_time {
+	long long now;             /* seconds since the epoch */
+	int year, mon, mday, wday; /* mon 0-11, wday 0-6 (Sunday 0), year as written */
+	int hour, min, sec;
+	long gmtoff_s;             /* seconds east of UTC */
+};
+
+/* The Date field body for T ("Tue, 01 Dec 2026 10:00:00 +0100"), English
+ * names whatever the locale, into BUF (LEN >= 32). */
+void msg_format_date(const struct msg_time *t, char *buf, size_t len);
+
+/* The left part of a Message-ID (RFC 5322 3.6.4: id-left, dot-atom-text)
+ * from RNDLEN unpredictable bytes and the time: hex, a dot, the seconds.
+ * Into BUF (cut to LEN - 1). */
+void msg_format_msgid_left(const unsigned char *rnd, size_t rndlen, long long now, char *buf, size_t len);
+
 struct msg_stuffer {
 	bool mid_line; /* false at the start of a line */
 };

@@ -125,7 +125,7 @@ static const struct host_facts facts = {
 	.user = "alice", .host = "box", .canonical = "box.example.org", .mailname = "example.org",
 };
 
-static const struct account_clock clock = {
+static const struct msg_time clock = {
 	.now = 1796115600, .year = 2026, .mon = 11, .mday = 1, .wday = 2, .hour = 10, .gmtoff_s = 3600,
 };
 

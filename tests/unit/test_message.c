@@ -494,9 +494,41 @@ static void test_stuff_every_split(void **state)
 	}
 }
 
+/* RFC 5322 3.3 dates and 3.6.4 Message-ID left parts, with the clock and
+ * the random bytes handed in. */
+static void test_format_date_and_msgid(void **state)
+{
+	static const struct {
+		struct msg_time t;
+		const char *want;
+	} rows[] = {
+		{ { .year = 2026, .mon = 11, .mday = 1, .wday = 2, .hour = 10, .gmtoff_s = 3600 },
+		  "Tue, 01 Dec 2026 10:00:00 +0100" },
+		{ { .year = 1999, .mon = 0, .mday = 31, .wday = 0, .hour = 23, .min = 59, .sec = 59, .gmtoff_s = -12600 },
+		  "Sun, 31 Jan 1999 23:59:59 -0330" },
+		{ { .year = 2030, .mon = 5, .mday = 9, .wday = 6, .gmtoff_s = 0 }, "Sat, 09 Jun 2030 00:00:00 +0000" },
+		/* out-of-range fields from a broken clock never index past the tables */
+		{ { .year = 2030, .mon = 12, .mday = 9, .wday = 7 }, "Sun, 09 Jan 2030 00:00:00 +0000" },
+	};
+	static const unsigned char rnd[3] = { 0x00, 0xab, 0xff };
+	char buf[64];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		msg_format_date(&rows[i].t, buf, sizeof buf);
+		assert_string_equal(buf, rows[i].want);
+	}
+	msg_format_msgid_left(rnd, sizeof rnd, 1796115600, buf, sizeof buf);
+	assert_string_equal(buf, "00abff.1796115600");
+	msg_format_msgid_left(rnd, sizeof rnd, 1796115600, buf, 5);
+	assert_string_equal(buf, "00.1");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_format_date_and_msgid),
 		cmocka_unit_test(test_reader_table_every_split),
 		cmocka_unit_test(test_reader_byte_by_byte),
 		cmocka_unit_test(test_reader_long_header_line),
