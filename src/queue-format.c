@@ -352,6 +352,12 @@ int queue_env_parse(const char *buf, size_t len, struct queue_env *env, char *er
 			why = "line too long";
 			goto bad;
 		}
+		/* Values are C strings from here on: a NUL would end a
+		 * number, a yes or the null sender's "<>" early. */
+		if (memchr(p, '\0', n) != NULL) {
+			why = "a NUL octet";
+			goto bad;
+		}
 		if (lineno == 1) {
 			if (n < sizeof first - 1 || memcmp(p, first, sizeof first - 1) != 0) {
 				why = "not a kurier queue envelope (no \"kurier-queue 1\")";

@@ -184,9 +184,28 @@ static void test_parse_refusals(void **state)
 	}
 	/* a NUL inside, and an empty file */
 	assert_int_equal(queue_env_parse("kurier-queue 1\nid \0x\n", 21, &env, err, sizeof err), -1);
-	assert_string_equal(err, "line 2: an unescaped control character or '<' '>'");
+	assert_string_equal(err, "line 2: a NUL octet");
 	assert_int_equal(queue_env_parse("", 0, &env, err, sizeof err), -1);
 	assert_string_equal(err, "line 1: empty file");
+	/* a NUL does not end a number, a yes or the null sender early */
+	{
+		static const char *const nul_rows[][2] = {
+			{ "size", "size 1234#5\n" },
+			{ "eightbit", "eightbit no#x\n" },
+			{ "from", "from <>#alice@example.org\n" },
+			{ "body", "body auto#\n" },
+		};
+		char text[2048];
+		for (i = 0; i < sizeof nul_rows / sizeof nul_rows[0]; i++) {
+			size_t n;
+			snprintf(text, sizeof text, "%s", edit(nul_rows[i][0], nul_rows[i][1]));
+			n = strlen(text);
+			*strchr(text, '#') = '\0';
+			if (queue_env_parse(text, n, &env, err, sizeof err) == 0 ||
+			    strstr(err, ": a NUL octet") == NULL)
+				fail_msg("NUL row %zu: got '%s'", i, err);
+		}
+	}
 	/* a line of exactly QUEUE_LINE_MAX bytes is fine */
 	memset(huge, 'x', sizeof huge);
 	memcpy(huge, "last-error ", 11);
