@@ -618,31 +618,29 @@ void queue_unlock(struct queue_entry *e)
 	free(e);
 }
 
-/* E's envelope changed as NEW says, written to tmp/ID.env and synced;
- * on success E's envelope is NEW (re-read from the text). */
-static int write_new_env(struct queue_entry *e, const struct queue_env *nenv, char *err,
-			 size_t errlen)
+/* E's envelope changed as NENV says, written to tmp/ID.env and synced;
+ * *PARSED is NENV read back from that text (owned), for E once the new
+ * file is in place. */
+static int write_new_env(struct queue_entry *e, const struct queue_env *nenv,
+			 struct queue_env *parsed, char *err, size_t errlen)
 {
 	char ename[QUEUE_ID_MAX + 8], perr[KURIER_ERRLEN], *text = NULL;
-	struct queue_env parsed;
 	size_t len;
 	int r = -1;
 
 	snprintf(ename, sizeof ename, "%s.env", e->id);
 	if (queue_env_format(nenv, &text, &len, err, errlen) != 0)
 		goto out;
-	if (queue_env_parse(text, len, &parsed, perr, sizeof perr) != 0) {
+	if (queue_env_parse(text, len, parsed, perr, sizeof perr) != 0) {
 		snprintf(err, errlen, "internal error: %s", perr);
 		goto out;
 	}
 	/* We hold the lock: a tmp/ID.env can only be a leftover of ours. */
 	if (write_tmp(e->q, ename, false, text, len, err, errlen) != 0) {
 		unlinkat(e->q->tmp, ename, 0);
-		queue_env_free(&parsed);
+		queue_env_free(parsed);
 		goto out;
 	}
-	queue_env_free(&e->env);
-	e->env = parsed;
 	r = 0;
 out:
 	free(text);
@@ -652,7 +650,7 @@ out:
 int queue_record_attempt(struct queue_entry *e, int64_t now, const char *error, int64_t next,
 			 char *err, size_t errlen)
 {
-	struct queue_env nenv = e->env;
+	struct queue_env nenv = e->env, parsed;
 	char ename[QUEUE_ID_MAX + 8];
 
 	(void)now;
@@ -660,14 +658,17 @@ int queue_record_attempt(struct queue_entry *e, int64_t now, const char *error, 
 	nenv.attempts = e->env.attempts + 1;
 	nenv.last_error = error;
 	nenv.next_attempt = next;
-	if (write_new_env(e, &nenv, err, errlen) != 0)
+	if (write_new_env(e, &nenv, &parsed, err, errlen) != 0)
 		return -1;
 	if (renameat(e->q->tmp, ename, e->q->entries, ename) != 0) {
 		snprintf(err, errlen, "cannot replace %s/entries/%s: %s", e->q->path, ename,
 			 strerror(errno));
 		unlinkat(e->q->tmp, ename, 0);
+		queue_env_free(&parsed);
 		return -1;
 	}
+	queue_env_free(&e->env);
+	e->env = parsed;
 	return sync_dir(e->q, e->q->entries, "entries", err, errlen);
 }
 
@@ -691,7 +692,7 @@ int queue_remove(struct queue_entry *e, char *err, size_t errlen)
 int queue_move_failed(struct queue_entry *e, const char *reason, char *err, size_t errlen)
 {
 	struct queue *q = e->q;
-	struct queue_env nenv = e->env;
+	struct queue_env nenv = e->env, parsed;
 	char mname[QUEUE_ID_MAX + 8], ename[QUEUE_ID_MAX + 8];
 	struct stat a, b;
 
@@ -707,23 +708,30 @@ int queue_move_failed(struct queue_entry *e, const char *reason, char *err, size
 			return -1;
 		}
 	}
-	if (write_new_env(e, &nenv, err, errlen) != 0)
+	if (write_new_env(e, &nenv, &parsed, err, errlen) != 0)
 		goto undo;
 	if (renameat(q->tmp, ename, q->failed, ename) != 0) {
 		snprintf(err, errlen, "cannot move %s into %s/failed: %s", ename, q->path,
 			 strerror(errno));
 		unlinkat(q->tmp, ename, 0);
+		queue_env_free(&parsed);
 		goto undo;
 	}
 	if (sync_dir(q, q->failed, "failed", err, errlen) != 0)
-		return -1;
+		goto still_queued;
 	if (unlinkat(q->entries, ename, 0) != 0) {
 		snprintf(err, errlen, "cannot remove %s/entries/%s: %s", q->path, ename,
 			 strerror(errno));
-		return -1;
+		goto still_queued;
 	}
+	queue_env_free(&e->env);
+	e->env = parsed;
 	unlinkat(q->entries, mname, 0);
 	return sync_dir(q, q->entries, "entries", err, errlen);
+still_queued:
+	/* the entry stays in entries/, so it must not be in failed/ as well */
+	unlinkat(q->failed, ename, 0);
+	queue_env_free(&parsed);
 undo:
 	unlinkat(q->failed, mname, 0);
 	return -1;

@@ -623,6 +623,20 @@ static void test_store_list_remove(void **state)
 		assert_null(e2);
 		assert_non_null(strstr(err, "being sent by another process"));
 	}
+	/* a rewrite that cannot be put in place (a directory where the
+	 * envelope was) fails, and the entry still shows what is on disk */
+	assert_int_equal(rename(in_top("q/entries/%s.env", id1), in_top("q/saved.env")), 0);
+	assert_int_equal(mkdir(in_top("q/entries/%s.env", id1), 0700), 0);
+	assert_int_equal(queue_record_attempt(e, 1718000200, "later", 1718000800, err, sizeof err), -1);
+	assert_non_null(strstr(err, "cannot replace "));
+	assert_int_equal(queue_entry_env(e)->attempts, 1);
+	assert_int_equal(queue_entry_env(e)->next_attempt, 1718000400);
+	assert_int_equal(queue_move_failed(e, "gone", err, sizeof err), -1);
+	assert_null(queue_entry_env(e)->failed);
+	assert_int_equal(count_files(in_top("q/tmp")), 0);
+	assert_int_equal(count_files(in_top("q/failed")), 0);
+	assert_int_equal(rmdir(in_top("q/entries/%s.env", id1)), 0);
+	assert_int_equal(rename(in_top("q/saved.env"), in_top("q/entries/%s.env", id1)), 0);
 	queue_unlock(e);
 
 	assert_int_equal(queue_lock(q, id2, &e, err, sizeof err), 0);
