@@ -1204,3 +1204,62 @@ out:
 	}
 	return r;
 }
+
+int cfg_load_files(const struct cfg_places *p, struct cfg_file *cf, struct cfg_loaded *l, char *err,
+		   size_t errlen)
+{
+	char path[3][4096], serr[512];
+	struct cfg_file sys;
+	size_t i;
+	int r = -2, rs;
+
+	memset(l, 0, sizeof *l);
+	memset(cf, 0, sizeof *cf);
+	if (p->xdg_config_home != NULL && *p->xdg_config_home != '\0')
+		snprintf(path[0], sizeof path[0], "%s/kurier/config", p->xdg_config_home);
+	else
+		snprintf(path[0], sizeof path[0], "%s/.config/kurier/config", p->home);
+	snprintf(path[1], sizeof path[1], "%s/.kurierrc", p->home);
+	snprintf(path[2], sizeof path[2], "%s/.msmtprc", p->home);
+	if (p->user_file != NULL) {
+		if ((r = cfg_load(p->user_file, cf, err, errlen)) != 0)
+			return -1;
+		snprintf(l->user, sizeof l->user, "%s", p->user_file);
+	}
+	for (i = 0; p->user_file == NULL && i < 3; i++) {
+		r = cfg_load(path[i], cf, err, errlen);
+		if (r == 0) {
+			snprintf(l->user, sizeof l->user, "%s", path[i]);
+			l->user_is_msmtp = i == 2;
+			break;
+		}
+		if (r != -2)
+			return -1;
+	}
+	rs = cfg_load(p->system_file, &sys, serr, sizeof serr);
+	if (rs == 0) {
+		l->system = true;
+		if (r != 0) {
+			*cf = sys;
+			return 0;
+		}
+		cfg_merge(cf, &sys);
+		cfg_free(&sys);
+		return 0;
+	}
+	if (r == 0) {
+		/* The user's own file serves; a system file this user may not
+		 * read (root's, mode 0600) is no error, a broken one a warning. */
+		if (rs != -2 && !(access(p->system_file, R_OK) != 0 && errno == EACCES))
+			snprintf(l->warning, sizeof l->warning, "system configuration file skipped: %s", serr);
+		return 0;
+	}
+	if (rs != -2) {
+		cfg_errf(err, errlen, "%s", serr);
+		return -1;
+	}
+	cfg_errf(err, errlen, "no configuration file found (looked for %s, %s, %s and %s); "
+		 "create one as described in kurierrc(5), or give one with -C FILE",
+		 path[0], path[1], path[2], p->system_file);
+	return 1;
+}

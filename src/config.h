@@ -142,4 +142,31 @@ void cfg_account_free(struct cfg_account *a);
 int cfg_account_override(struct cfg_account *a, const char *keyword, const char *value, const char *origin,
 			 char *err, size_t errlen);
 
+
+/* Where the configuration files are: facts the caller gathers. */
+struct cfg_places {
+	const char *user_file;        /* -C FILE, or NULL to look for the user's own */
+	const char *home;             /* $HOME */
+	const char *xdg_config_home;  /* $XDG_CONFIG_HOME, or NULL */
+	const char *system_file;      /* SYSCONFDIR/kurierrc */
+};
+
+/* What cfg_load_files read, for -v and for a warning. */
+struct cfg_loaded {
+	char user[4096];              /* the user's file, or "" */
+	bool user_is_msmtp;           /* ... found as ~/.msmtprc */
+	bool system;                  /* the system file was read too */
+	char warning[600];            /* a broken system file that was skipped, or "" */
+};
+
+/* The configuration as msmtp reads it: the user's file (P->user_file, or
+ * the first of $XDG_CONFIG_HOME/kurier/config (else ~/.config/kurier/config),
+ * ~/.kurierrc and ~/.msmtprc) merged over the system file (cfg_merge). A
+ * system file this user may not read is no error, and a broken one only
+ * a warning while the user has a file of their own. Returns 0 with CF
+ * filled, 1 when no file exists at all (ERR names every place looked at),
+ * or -1 with ERR. */
+int cfg_load_files(const struct cfg_places *p, struct cfg_file *cf, struct cfg_loaded *l, char *err,
+		   size_t errlen);
+
 #endif

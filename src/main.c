@@ -49,17 +49,18 @@ static int env_account(struct cfg_file *cf)
 	return 1;
 }
 
-/* The configuration: the user's file (-C FILE, or the first of kurier's
- * own names and ~/.msmtprc) and the system file, merged as msmtp does:
- * the user's accounts first, then the system accounts the user file does
- * not define. Returns OUTCOME_OK and fills CF, or prints why not. */
+/* The configuration: --host without -a builds the account from the
+ * command line alone; else the files (cfg_load_files); with none, msmtp's
+ * last resort from the environment. Returns OUTCOME_OK or prints why not. */
 static enum outcome load_config(const struct request *req, const struct diag *d, struct cfg_file *cf)
 {
-	char err[KURIER_ERRLEN], path[4][4096];
-	const char *xdg = getenv("XDG_CONFIG_HOME");
-	struct cfg_file sys;
-	size_t i, n = 0;
-	int r = -2, rs;
+	char err[KURIER_ERRLEN];
+	struct cfg_places places = {
+		.user_file = req->config_file, .home = facts_home_dir(),
+		.xdg_config_home = getenv("XDG_CONFIG_HOME"), .system_file = SYSCONFDIR "/kurierrc",
+	};
+	struct cfg_loaded loaded;
+	int r;
 
 	/* msmtp: --host without -a takes every setting from the command line
 	 * and reads no file (cli.c refuses -C with it). */
@@ -69,59 +70,20 @@ static enum outcome load_config(const struct request *req, const struct diag *d,
 		cf->accounts = cfg_account_new("(command line)", "command line");
 		return OUTCOME_OK;
 	}
-	if (xdg != NULL && *xdg != '\0')
-		snprintf(path[n++], sizeof path[0], "%s/kurier/config", xdg);
-	else
-		snprintf(path[n++], sizeof path[0], "%s/.config/kurier/config", facts_home_dir());
-	snprintf(path[n++], sizeof path[0], "%s/.kurierrc", facts_home_dir());
-	snprintf(path[n++], sizeof path[0], "%s/.msmtprc", facts_home_dir());
-	if (req->config_file != NULL) {
-		r = cfg_load(req->config_file, cf, err, sizeof err);
-		if (r != 0) {
-			diag_error("%s", err);
-			return OUTCOME_CONFIG;
-		}
-	}
-	for (i = 0; req->config_file == NULL && i < n; i++) {
-		r = cfg_load(path[i], cf, err, sizeof err);
-		if (r == 0) {
-			diag_note(d, 1, "using configuration file %s%s", path[i],
-				  i == 2 ? " (an msmtp configuration file)" : "");
-			break;
-		}
-		if (r != -2) {
-			diag_error("%s", err);
-			return OUTCOME_CONFIG;
-		}
-	}
-	snprintf(path[3], sizeof path[3], "%s/kurierrc", SYSCONFDIR);
-	rs = cfg_load(path[3], &sys, err, sizeof err);
-	if (rs == 0) {
-		diag_note(d, 1, "using system configuration file %s", path[3]);
-		if (r != 0) {
-			*cf = sys;
-			return OUTCOME_OK;
-		}
-		cfg_merge(cf, &sys);
-		cfg_free(&sys);
-		return OUTCOME_OK;
-	}
+	r = cfg_load_files(&places, cf, &loaded, err, sizeof err);
 	if (r == 0) {
-		/* The user's own file serves; a system file this user may not
-		 * read (root's, mode 0600) is no error, a broken one a warning. */
-		if (rs != -2 && !(access(path[3], R_OK) != 0 && errno == EACCES))
-			diag_warn("system configuration file skipped: %s", err);
+		if (loaded.user[0] != '\0' && req->config_file == NULL)
+			diag_note(d, 1, "using configuration file %s%s", loaded.user,
+				  loaded.user_is_msmtp ? " (an msmtp configuration file)" : "");
+		if (loaded.system)
+			diag_note(d, 1, "using system configuration file %s", places.system_file);
+		if (loaded.warning[0] != '\0')
+			diag_warn("%s", loaded.warning);
 		return OUTCOME_OK;
 	}
-	if (rs != -2) {
-		diag_error("%s", err);
-		return OUTCOME_CONFIG;
-	}
-	if ((r = env_account(cf)) != 0)
+	if (r == 1 && (r = env_account(cf)) != 0)
 		return r > 0 ? OUTCOME_OK : OUTCOME_CONFIG;
-	diag_error("no configuration file found (looked for %s, %s, %s and %s); "
-		   "create one as described in kurierrc(5), or give one with -C FILE",
-		   path[0], path[1], path[2], path[3]);
+	diag_error("%s", err);
 	return OUTCOME_CONFIG;
 }
 

@@ -1018,6 +1018,68 @@ static void test_load_errors(void **state)
 	assert_int_equal(cfg_load(want, &cf, err, sizeof err), -2);
 }
 
+/* cfg_load_files: the user's file over the system file, the lookup order,
+ * a broken system file as a warning, and no file at all. */
+static void test_load_files(void **state)
+{
+	struct tmpdir *t = *state;
+	char sys[600], kurierrc[600], msmtprc[600], err[1024];
+	struct cfg_places p = { .home = t->dir, .system_file = sys };
+	struct cfg_loaded l;
+	struct cfg_file cf;
+
+	snprintf(sys, sizeof sys, "%s/system", t->dir);
+	snprintf(kurierrc, sizeof kurierrc, "%s/.kurierrc", t->dir);
+	snprintf(msmtprc, sizeof msmtprc, "%s/.msmtprc", t->dir);
+
+	/* nothing anywhere: 1 and the places */
+	assert_int_equal(cfg_load_files(&p, &cf, &l, err, sizeof err), 1);
+	assert_non_null(strstr(err, "no configuration file found"));
+	assert_non_null(strstr(err, msmtprc));
+	assert_non_null(strstr(err, sys));
+
+	/* the system file alone serves */
+	write_file(sys, "host relay.example\n", strlen("host relay.example\n"), 0644);
+	assert_int_equal(cfg_load_files(&p, &cf, &l, err, sizeof err), 0);
+	assert_true(l.system);
+	assert_string_equal(l.user, "");
+	assert_string_equal(cfg_find(&cf, "default")->val[CFG_HOST], "relay.example");
+	cfg_free(&cf);
+
+	/* ~/.msmtprc is found, and merged over the system file */
+	write_file(msmtprc, "account mine\nhost mine.example\n", strlen("account mine\nhost mine.example\n"), 0600);
+	assert_int_equal(cfg_load_files(&p, &cf, &l, err, sizeof err), 0);
+	assert_string_equal(l.user, msmtprc);
+	assert_true(l.user_is_msmtp);
+	assert_string_equal(cf.accounts->name, "mine");
+	assert_string_equal(cfg_find(&cf, "default")->val[CFG_HOST], "relay.example");
+	assert_string_equal(cfg_find(&cf, "default")->path, sys);
+	cfg_free(&cf);
+
+	/* ~/.kurierrc comes before ~/.msmtprc */
+	write_file(kurierrc, "account k\nhost k.example\n", strlen("account k\nhost k.example\n"), 0600);
+	assert_int_equal(cfg_load_files(&p, &cf, &l, err, sizeof err), 0);
+	assert_string_equal(l.user, kurierrc);
+	assert_false(l.user_is_msmtp);
+	cfg_free(&cf);
+
+	/* a broken system file: a warning while the user has a file */
+	write_file(sys, "bogus keyword\n", strlen("bogus keyword\n"), 0644);
+	assert_int_equal(cfg_load_files(&p, &cf, &l, err, sizeof err), 0);
+	assert_non_null(strstr(l.warning, "system configuration file skipped: "));
+	assert_null(cfg_find(&cf, "default"));
+	cfg_free(&cf);
+
+	/* -C names the user's file; a broken one is an error */
+	p.user_file = kurierrc;
+	write_file(kurierrc, "account k\nport x\n", strlen("account k\nport x\n"), 0600);
+	assert_int_equal(cfg_load_files(&p, &cf, &l, err, sizeof err), -1);
+	assert_non_null(strstr(err, ".kurierrc:2:"));
+	unlink(sys);
+	unlink(kurierrc);
+	unlink(msmtprc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1036,6 +1098,7 @@ int main(void)
 		cmocka_unit_test(test_config_mutations),
 		cmocka_unit_test_setup_teardown(test_load_permissions, tmp_setup, tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_load_errors, tmp_setup, tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_load_files, tmp_setup, tmp_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
