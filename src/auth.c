@@ -69,6 +69,15 @@ static bool auth_mech_sends_secret(const char *mech)
 	       strcasecmp(mech, "XOAUTH2") == 0 || strcasecmp(mech, "OAUTHBEARER") == 0;
 }
 
+bool auth_may_send(bool tls, bool loopback, bool proxied, char *err, size_t errlen)
+{
+	if (tls || (loopback && !proxied))
+		return true;
+	snprintf(err, errlen, "authentication without TLS is refused (except to loopback%s); "
+		 "remove 'tls off' from the account", proxied ? ", never through a proxy" : "");
+	return false;
+}
+
 const char *auth_choose(const char *configured, const char *offered, bool secure,
 			bool have_binding, char *err, size_t errlen)
 {

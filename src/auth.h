@@ -32,6 +32,12 @@ struct auth_binding {
  * (RFC 4954 4) and QUIT. */
 enum auth_status { AUTH_MORE, AUTH_DONE, AUTH_ERROR, AUTH_CANCEL };
 
+/* The AUTH policy: credentials of any kind go only inside TLS, or to this
+ * machine (LOOPBACK: the connected address is 127.0.0.0/8 or ::1). Through
+ * a proxy (PROXIED) the end of the tunnel cannot be seen, so only TLS
+ * counts. Returns true, or false with ERR saying what to change. */
+bool auth_may_send(bool tls, bool loopback, bool proxied, char *err, size_t errlen);
+
 /* Pick the mechanism. CONFIGURED is "ON" (strongest both sides offer:
  * SCRAM-SHA-256-PLUS, SCRAM-SHA-1-PLUS, SCRAM-SHA-256, SCRAM-SHA-1, PLAIN,
  * LOGIN) or a mechanism name (used only if offered); OFFERED the server's

@@ -391,10 +391,7 @@ static void session_auth_begin(struct session *s)
 	struct auth_creds cr = { c->user, c->secret, c->host, c->port, NULL };
 	const char *mech;
 
-	/* Credentials of any kind go only inside TLS, or to this machine. */
-	if (!secure) {
-		snprintf(err, sizeof err, "authentication without TLS is refused (except to loopback%s); "
-			 "remove 'tls off' from the account", c->proxy_host != NULL ? ", never through a proxy" : "");
+	if (!auth_may_send(tls, s->tr.loopback, c->proxy_host != NULL, err, sizeof err)) {
 		smtp_auth_fail(s->smtp, OUTCOME_CONFIG, err);
 		return;
 	}

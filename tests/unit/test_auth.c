@@ -313,9 +313,27 @@ static void test_plain(void **state)
 	auth_free(a);
 }
 
+/* The AUTH policy: TLS, or loopback without a proxy; the refusal says why. */
+static void test_may_send(void **state)
+{
+	char err[256];
+
+	(void)state;
+	assert_true(auth_may_send(true, false, false, err, sizeof err));
+	assert_true(auth_may_send(true, false, true, err, sizeof err));
+	assert_true(auth_may_send(false, true, false, err, sizeof err));
+	assert_false(auth_may_send(false, false, false, err, sizeof err));
+	assert_string_equal(err, "authentication without TLS is refused (except to loopback); "
+				 "remove 'tls off' from the account");
+	assert_false(auth_may_send(false, true, true, err, sizeof err));
+	assert_string_equal(err, "authentication without TLS is refused (except to loopback, never through a "
+				 "proxy); remove 'tls off' from the account");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_may_send),
 		cmocka_unit_test(test_choose),
 		cmocka_unit_test(test_scram_sha256_rfc7677),
 		cmocka_unit_test(test_scram_sha1_rfc5802),
