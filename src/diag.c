@@ -69,14 +69,6 @@ static void diag_put(const struct diag *d, const char *line)
 		fprintf(d->transcript, "%s\n", line);
 }
 
-/* Where the server's last chunk ended: inside a line, and whether that
- * line is being redacted. Reads split lines anywhere, so a SASL challenge
- * may arrive in pieces; one process has one server conversation. */
-static struct {
-	bool mid_line;
-	bool redacting;
-} diag_server;
-
 /* Whether a server line starting with S[0..N) is a SASL challenge (RFC
  * 4954 334): its text is the mechanism's data. SCRAM's server-first and
  * server-final messages with the client's first allow an offline guess of
@@ -89,7 +81,7 @@ static bool diag_sasl_line(const char *s, size_t n, bool complete)
 	return memcmp(s, "334", 3) == 0 && (n == 3 || s[3] == ' ' || s[3] == '-');
 }
 
-void diag_trace(const struct diag *d, char dir, const char *buf, size_t len)
+void diag_trace(struct diag *d, char dir, const char *buf, size_t len)
 {
 	char stamp[32];
 	size_t i = 0;
@@ -107,10 +99,10 @@ void diag_trace(const struct diag *d, char dir, const char *buf, size_t len)
 		size_t k, o;
 
 		if (dir == 'S') {
-			cont = diag_server.mid_line;
-			redact = cont ? diag_server.redacting : diag_sasl_line(buf + i, show, nl != NULL);
-			diag_server.mid_line = nl == NULL;
-			diag_server.redacting = redact && nl == NULL;
+			cont = d->server_mid_line;
+			redact = cont ? d->server_redacting : diag_sasl_line(buf + i, show, nl != NULL);
+			d->server_mid_line = nl == NULL;
+			d->server_redacting = redact && nl == NULL;
 			if (redact)
 				keep = cont || show < 3 ? 0 : show < 4 ? show : 4; /* "334 " stays */
 		}

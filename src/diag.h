@@ -12,6 +12,10 @@ struct diag {
 	int verbose;          /* -v count */
 	bool debug;           /* transcript on stderr */
 	FILE *transcript;     /* -X file, or NULL */
+	/* Where the server's last chunk ended: inside a line, and whether that
+	 * line is being redacted (diag_trace's own state; start zeroed). */
+	bool server_mid_line;
+	bool server_redacting;
 };
 
 void diag_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -24,7 +28,7 @@ void diag_note(const struct diag *d, int level, const char *fmt, ...)
  * caller; of the server's, each 334 line (a SASL challenge, RFC 4954) is
  * shown as "334 <redacted: N bytes>", also when it arrives in pieces:
  * SCRAM's server messages would allow an offline password guess. */
-void diag_trace(const struct diag *d, char dir, const char *buf, size_t len);
+void diag_trace(struct diag *d, char dir, const char *buf, size_t len);
 /* A free-form transcript line (e.g. "[message body: 1234 bytes]"). */
 void diag_trace_note(const struct diag *d, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -20,7 +20,7 @@
 
 struct session {
 	const struct session_conf *conf;
-	const struct diag *diag;
+	struct diag *diag;
 	const struct smtp_envelope *env;
 	struct smtp *smtp;
 	struct transport tr;
@@ -539,7 +539,7 @@ static void session_fill_facts(struct session *s, struct session_facts *f)
 }
 
 enum outcome session_run(const struct session_conf *c, const struct smtp_envelope *env,
-			 struct spool *msg, const struct diag *d, struct session_facts *facts)
+			 struct spool *msg, struct diag *d, struct session_facts *facts)
 {
 	struct smtp_params p = { c->ehlo_name, c->tls == SESSION_TLS_STARTTLS, c->serverinfo,
 				 c->auth != NULL && !c->serverinfo };

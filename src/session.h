@@ -45,6 +45,6 @@ struct session_facts {
  * Prints every failure as "kurier: HOST: COMMAND: REPLY; hint", fills
  * FACTS when it is not NULL, and returns the outcome. */
 enum outcome session_run(const struct session_conf *c, const struct smtp_envelope *env,
-			 struct spool *msg, const struct diag *d, struct session_facts *facts);
+			 struct spool *msg, struct diag *d, struct session_facts *facts);
 
 #endif

@@ -182,7 +182,7 @@ out:
 	return o;
 }
 
-enum outcome submit_run(const struct request *req, const struct cfg_file *cf, const struct diag *d)
+enum outcome submit_run(const struct request *req, const struct cfg_file *cf, struct diag *d)
 {
 	struct spool sp;
 	struct msg_reader *rd = NULL;

@@ -12,6 +12,6 @@
 /* Choose the account, read the message, submit it and log the result;
  * with --pretend print the account, with --serverinfo the server. Every
  * failure is reported on stderr; returns the outcome. */
-enum outcome submit_run(const struct request *req, const struct cfg_file *cf, const struct diag *d);
+enum outcome submit_run(const struct request *req, const struct cfg_file *cf, struct diag *d);
 
 #endif

@@ -40,7 +40,7 @@ static const struct trace_row rows[] = {
 
 static char *trace(const char *chunks)
 {
-	struct diag d = { 0, false, tmpfile() };
+	struct diag d = { .transcript = tmpfile() };
 	char *copy = strdup(chunks), *p = copy, *bar, *out, *o, line[2048];
 	size_t cap = 8192, len = 0;
 
@@ -82,7 +82,7 @@ static void test_server_lines(void **state)
 /* Client lines come redacted by the engine and are shown as they are. */
 static void test_client_lines(void **state)
 {
-	struct diag d = { 0, false, tmpfile() };
+	struct diag d = { .transcript = tmpfile() };
 	char line[256];
 	(void)state;
 
