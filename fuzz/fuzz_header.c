@@ -133,6 +133,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
+	/* The Date and Message-ID bodies from whatever clock and bytes: never
+	 * past their tables or buffers, always printable ASCII. */
+	if (size >= 1 + sizeof(struct msg_time)) {
+		struct msg_time t;
+		char date[64], msgid[40];
+
+		memcpy(&t, data + 1, sizeof t);
+		msg_format_date(&t, date, sizeof date);
+		msg_format_msgid_left(data + 1, size - 1, t.now, msgid, sizeof msgid);
+		for (i = 0; date[i] != '\0'; i++)
+			FUZZ_ASSERT(date[i] >= 0x20 && date[i] < 0x7f);
+		for (i = 0; msgid[i] != '\0'; i++)
+			FUZZ_ASSERT((msgid[i] >= '0' && msgid[i] <= '9') || (msgid[i] >= 'a' && msgid[i] <= 'f') ||
+				    msgid[i] == '.' || msgid[i] == '-');
+	}
 	room = data[0] % 80;
 	name = malloc(size);
 	if (name == NULL)

@@ -32,28 +32,6 @@ const char *account_where(const struct cfg_account *a, enum cfg_key k, char *buf
 	return buf;
 }
 
-const struct cfg_account *account_choose(const struct cfg_file *cf, const char *name, const char *sender,
-					 char *err, size_t errlen)
-{
-	const struct cfg_account *a;
-
-	if (name != NULL) {
-		if ((a = cfg_find(cf, name)) == NULL)
-			account_errf(err, errlen, "%s: no account named '%s'; check -a or the account lines",
-				     cf->path, name);
-		return a;
-	}
-	if (sender != NULL && *sender != '\0' && (a = cfg_find_by_from(cf, sender)) != NULL)
-		return a;
-	if ((a = cfg_find(cf, "default")) != NULL)
-		return a;
-	if (cf->accounts != NULL && cf->accounts->next == NULL)
-		return cf->accounts;
-	account_errf(err, errlen, "%s: no account 'default' and more than one account; "
-		     "add 'account default : NAME' or choose one with -a NAME", cf->path);
-	return NULL;
-}
-
 struct cfg_account *account_override(const struct cfg_account *a, const struct request *req,
 				     enum outcome *o, char *err, size_t errlen)
 {

@@ -44,11 +44,6 @@ struct account_session {
  * "environment" for a value that came from there. Returns BUF. */
 const char *account_where(const struct cfg_account *a, enum cfg_key k, char *buf, size_t len);
 
-/* The account: -a NAME, else the first whose from pattern matches SENDER,
- * else "default", else the only one. NULL with ERR (78) when there is none. */
-const struct cfg_account *account_choose(const struct cfg_file *cf, const char *name, const char *sender,
-					 char *err, size_t errlen);
-
 /* A copy of A (the caller frees it with cfg_account_free) with the command
  * line's settings (msmtp's long options) applied in order. A bad value is
  * the command line's fault: NULL and 64. */

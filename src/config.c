@@ -1205,6 +1205,28 @@ out:
 	return r;
 }
 
+const struct cfg_account *cfg_choose(const struct cfg_file *cf, const char *name, const char *sender,
+					 char *err, size_t errlen)
+{
+	const struct cfg_account *a;
+
+	if (name != NULL) {
+		if ((a = cfg_find(cf, name)) == NULL)
+			cfg_errf(err, errlen, "%s: no account named '%s'; check -a or the account lines",
+				     cf->path, name);
+		return a;
+	}
+	if (sender != NULL && *sender != '\0' && (a = cfg_find_by_from(cf, sender)) != NULL)
+		return a;
+	if ((a = cfg_find(cf, "default")) != NULL)
+		return a;
+	if (cf->accounts != NULL && cf->accounts->next == NULL)
+		return cf->accounts;
+	cfg_errf(err, errlen, "%s: no account 'default' and more than one account; "
+		     "add 'account default : NAME' or choose one with -a NAME", cf->path);
+	return NULL;
+}
+
 int cfg_load_files(const struct cfg_places *p, struct cfg_file *cf, struct cfg_loaded *l, char *err,
 		   size_t errlen)
 {

@@ -143,6 +143,11 @@ int cfg_account_override(struct cfg_account *a, const char *keyword, const char 
 			 char *err, size_t errlen);
 
 
+/* The account: -a NAME, else the first whose from pattern matches SENDER,
+ * else "default", else the only one. NULL with ERR (78) when there is none. */
+const struct cfg_account *cfg_choose(const struct cfg_file *cf, const char *name, const char *sender,
+					 char *err, size_t errlen);
+
 /* Where the configuration files are: facts the caller gathers. */
 struct cfg_places {
 	const char *user_file;        /* -C FILE, or NULL to look for the user's own */

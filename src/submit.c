@@ -62,7 +62,7 @@ static enum outcome pick_account(const struct request *req, const struct cfg_fil
 				 struct cfg_account **own)
 {
 	char err[KURIER_ERRLEN];
-	const struct cfg_account *a = account_choose(cf, req->account, sender, err, sizeof err);
+	const struct cfg_account *a = cfg_choose(cf, req->account, sender, err, sizeof err);
 	enum outcome o;
 
 	if (a == NULL) {

@@ -188,7 +188,7 @@ static void run(const struct row *r, struct got *g)
 	assert_int_equal(cli_parse(argc, argv, &req, err, sizeof err), 0);
 	if (r->header_rcpts != NULL)
 		assert_int_equal(addr_list_parse(r->header_rcpts, strlen(r->header_rcpts), &hdr, err, sizeof err), 0);
-	if ((a = account_choose(&cf, req.account, req.from, err, sizeof err)) == NULL) {
+	if ((a = cfg_choose(&cf, req.account, req.from, err, sizeof err)) == NULL) {
 		o = OUTCOME_CONFIG;
 		goto out;
 	}
