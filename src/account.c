@@ -56,21 +56,22 @@ struct cfg_account *account_override(const struct cfg_account *a, const struct r
 
 const char *account_auth_mode(const struct cfg_account *a)
 {
-	const char *v = a->val[CFG_AUTH], *user = a->val[CFG_USER];
-
+	const char *user = a->val[CFG_USER];
 	/* A configured user means the credentials are meant to be used. */
-	if ((v == NULL && user != NULL && *user != '\0') || (v != NULL && strcasecmp(v, "on") == 0))
+	int mode = cfg_enum(a, CFG_AUTH, user != NULL && *user != '\0' ? CFG_AUTH_ON : CFG_AUTH_OFF);
+
+	if (mode == CFG_AUTH_ON)
 		return "ON";
-	if (v != NULL && strcasecmp(v, "off") != 0)
-		return v;
+	if (mode != CFG_AUTH_OFF)
+		return a->val[CFG_AUTH]; /* the mechanism, upper-cased */
 	return NULL;
 }
 
 bool account_auth_needs_user(const struct cfg_account *a)
 {
-	const char *mode = account_auth_mode(a);
+	int mode = cfg_enum(a, CFG_AUTH, CFG_AUTH_ON);
 
-	return mode != NULL && strcasecmp(mode, "EXTERNAL") != 0 && strcasecmp(mode, "GSSAPI") != 0;
+	return account_auth_mode(a) != NULL && mode != CFG_AUTH_EXTERNAL && mode != CFG_AUTH_GSSAPI;
 }
 
 enum outcome account_check_sendable(const struct cfg_account *a, char *err, size_t errlen)
@@ -154,8 +155,8 @@ enum outcome account_headers(const struct request *req, const struct cfg_account
 			     const struct msg_time *clock, const unsigned char *rnd, size_t rndlen,
 			     struct account_headers *h, char *err, size_t errlen)
 {
-	const char *sf = a->val[CFG_SET_FROM_HEADER], *sd = a->val[CFG_SET_DATE_HEADER];
-	const char *sm = a->val[CFG_SET_MSGID_HEADER], *st = a->val[CFG_SET_TO_HEADER];
+	int sf = cfg_enum(a, CFG_SET_FROM_HEADER, CFG_HDR_AUTO), sd = cfg_enum(a, CFG_SET_DATE_HEADER, CFG_HDR_AUTO);
+	int sm = cfg_enum(a, CFG_SET_MSGID_HEADER, CFG_HDR_AUTO), st = cfg_enum(a, CFG_SET_TO_HEADER, -1);
 	const char *name = req->full_name != NULL ? req->full_name : a->val[CFG_FROM_FULL_NAME];
 	char msg[KURIER_ERRLEN], where[4200];
 
@@ -164,13 +165,11 @@ enum outcome account_headers(const struct request *req, const struct cfg_account
 	/* set_to_header is undisclosed_recipients by another name; a value
 	 * other than on or off is the To field body to put in their place. */
 	h->mo.undisclosed = cfg_bool(a, CFG_UNDISCLOSED_RECIPIENTS, false);
-	if (st != NULL && strcmp(st, "off") != 0) {
+	if (st == CFG_TO_ON || st == CFG_TO_VALUE)
 		h->mo.undisclosed = true;
-		if (*st != '\0' && strcmp(st, "on") != 0)
-			h->mo.to_value = st;
-	}
-	h->mo.set_from = sf == NULL || strcmp(sf, "auto") == 0 ? MSG_FROM_AUTO
-			 : strcmp(sf, "on") == 0 ? MSG_FROM_ON : MSG_FROM_OFF;
+	if (st == CFG_TO_VALUE)
+		h->mo.to_value = a->val[CFG_SET_TO_HEADER];
+	h->mo.set_from = sf == CFG_HDR_AUTO ? MSG_FROM_AUTO : sf == CFG_HDR_ON ? MSG_FROM_ON : MSG_FROM_OFF;
 	if (sender != NULL && *sender != '\0' && addr_domain(sender) != NULL) {
 		h->from_value = msg_name_addr(name != NULL ? name : "", sender, MSG_FROM_FIRST_ROOM, msg, sizeof msg);
 		if (h->from_value == NULL) {
@@ -186,11 +185,11 @@ enum outcome account_headers(const struct request *req, const struct cfg_account
 		snprintf(h->msgid_domain, sizeof h->msgid_domain, "%s", addr_domain(sender));
 		h->mo.msgid_domain = h->msgid_domain;
 	}
-	if (sd == NULL || strcmp(sd, "off") != 0) {
+	if (sd != CFG_HDR_OFF) {
 		msg_format_date(clock, h->date, sizeof h->date);
 		h->mo.date = h->date;
 	}
-	if ((sm == NULL || strcmp(sm, "off") != 0) && rnd != NULL) {
+	if (sm != CFG_HDR_OFF && rnd != NULL) {
 		msg_format_msgid_left(rnd, rndlen, clock->now, h->msgid, sizeof h->msgid);
 		h->mo.msgid_left = h->msgid;
 	}
@@ -257,7 +256,7 @@ void account_envelope(const struct request *req, const struct cfg_account *a, co
 		      const struct addr_list *rcpts, uint64_t size, bool eightbit, bool header_needs_smtputf8,
 		      struct smtp_envelope *env)
 {
-	const char *notify = a->val[CFG_DSN_NOTIFY], *ret = a->val[CFG_DSN_RETURN];
+	int ret = cfg_enum(a, CFG_DSN_RETURN, CFG_RET_OFF);
 	size_t i;
 
 	memset(env, 0, sizeof *env);
@@ -274,11 +273,11 @@ void account_envelope(const struct request *req, const struct cfg_account *a, co
 	env->body = req->body;
 	/* -N and -R win over the account's dsn_notify and dsn_return. */
 	env->dsn_notify = req->dsn_notify;
-	if (env->dsn_notify == NULL && notify != NULL && strcasecmp(notify, "off") != 0)
-		env->dsn_notify = notify;
+	if (env->dsn_notify == NULL && cfg_enum(a, CFG_DSN_NOTIFY, CFG_NOTIFY_OFF) != CFG_NOTIFY_OFF)
+		env->dsn_notify = a->val[CFG_DSN_NOTIFY]; /* "NEVER" or the list, as RFC 3461 spells it */
 	env->dsn_ret = req->dsn_return;
-	if (env->dsn_ret == NULL && ret != NULL && strcasecmp(ret, "off") != 0)
-		env->dsn_ret = strcasecmp(ret, "full") == 0 ? "FULL" : "HDRS";
+	if (env->dsn_ret == NULL && ret != CFG_RET_OFF)
+		env->dsn_ret = ret == CFG_RET_FULL ? "FULL" : "HDRS";
 	env->dsn_envid = req->dsn_envid;
 	env->dsn_required = cfg_bool(a, CFG_DSN_REQUIRED, false);
 }

@@ -33,7 +33,8 @@ enum cfg_type {
 	CFG_T_DSN_RETURN,  /* off | headers | full */
 	CFG_T_SYSLOG,      /* on | off | "" (= on) | LOG_facility */
 	CFG_T_FINGERPRINT, /* "" | 16, 20 or 32 hex bytes joined by ':' */
-	CFG_T_ADDRESS      /* anything without control characters */
+	CFG_T_ADDRESS,     /* anything without control characters */
+	CFG_T_TO_HEADER    /* anything: off | on | "" (= on) | a To field body */
 };
 
 /* How an old spelling maps onto its modern key. */
@@ -103,7 +104,7 @@ static const struct cfg_keyword cfg_keywords[CFG_KEY_COUNT] = {
 	[CFG_SET_FROM_HEADER] = { "set_from_header", CFG_T_AUTO_ON_OFF, CFG_USED },
 	[CFG_SET_DATE_HEADER] = { "set_date_header", CFG_T_AUTO_ON_OFF, CFG_USED },
 	[CFG_SET_MSGID_HEADER] = { "set_msgid_header", CFG_T_AUTO_ON_OFF, CFG_USED },
-	[CFG_SET_TO_HEADER] = { "set_to_header", CFG_T_STRING, CFG_USED },
+	[CFG_SET_TO_HEADER] = { "set_to_header", CFG_T_TO_HEADER, CFG_USED },
 	[CFG_REMOVE_BCC_HEADERS] = { "remove_bcc_headers", CFG_T_BOOL, CFG_USED },
 	[CFG_UNDISCLOSED_RECIPIENTS] = { "undisclosed_recipients", CFG_T_BOOL, CFG_USED },
 	[CFG_LOGFILE] = { "logfile", CFG_T_STRING, CFG_USED },
@@ -125,16 +126,22 @@ static const struct cfg_old_keyword cfg_old_keywords[] = {
 	{ "eval", CFG_KEY_COUNT, CFG_A_UNSUPPORTED },
 };
 
+/* In the order of enum cfg_auth_mode from CFG_AUTH_PLAIN on. */
 static const char *const cfg_auth_methods[] = {
 	"plain", "login", "cram-md5", "digest-md5", "scram-sha-1", "scram-sha-1-plus",
 	"scram-sha-256", "scram-sha-256-plus", "gssapi", "external", "oauthbearer", "xoauth2",
 	"ntlm",
 };
+_Static_assert(sizeof cfg_auth_methods / sizeof cfg_auth_methods[0] == CFG_AUTH_NTLM - CFG_AUTH_PLAIN + 1,
+	       "cfg_auth_methods[] and enum cfg_auth_mode differ");
 
+/* In the order of enum cfg_syslog from CFG_SYSLOG_USER on. */
 static const char *const cfg_syslog_facilities[] = {
 	"LOG_USER", "LOG_MAIL", "LOG_LOCAL0", "LOG_LOCAL1", "LOG_LOCAL2", "LOG_LOCAL3",
 	"LOG_LOCAL4", "LOG_LOCAL5", "LOG_LOCAL6", "LOG_LOCAL7",
 };
+_Static_assert(sizeof cfg_syslog_facilities / sizeof cfg_syslog_facilities[0] ==
+	       CFG_SYSLOG_LOCAL0 + 8 - CFG_SYSLOG_USER, "cfg_syslog_facilities[] and enum cfg_syslog differ");
 
 /* Everything one cfg_parse call works on. */
 struct cfg_state {
@@ -272,6 +279,7 @@ static void cfg_account_clear(struct cfg_account *a)
 	for (k = 0; k < CFG_KEY_COUNT; k++) {
 		cfg_free_value((enum cfg_key)k, a->val[k]);
 		a->val[k] = NULL;
+		a->typed[k] = 0;
 		a->line[k] = 0;
 	}
 	free(a->name);
@@ -288,7 +296,8 @@ void cfg_account_free(struct cfg_account *a)
 	free(a);
 }
 
-static int cfg_set(struct cfg_state *st, struct cfg_account *a, enum cfg_key k, const char *v,
+/* Store V, with its typed form TYPED, as A's value of K. */
+static int cfg_set(struct cfg_state *st, struct cfg_account *a, enum cfg_key k, const char *v, long typed,
 		   unsigned line)
 {
 	size_t n = strlen(v) + 1;
@@ -299,6 +308,7 @@ static int cfg_set(struct cfg_state *st, struct cfg_account *a, enum cfg_key k, 
 	st->value_bytes += n;
 	cfg_free_value(k, a->val[k]);
 	a->val[k] = xstrndup(v, n - 1);
+	a->typed[k] = typed;
 	a->line[k] = line;
 	return 0;
 }
@@ -310,7 +320,7 @@ static int cfg_overlay(struct cfg_state *st, struct cfg_account *dst, const stru
 
 	for (k = 0; k < CFG_KEY_COUNT; k++)
 		if (src->val[k] != NULL &&
-		    (r = cfg_set(st, dst, (enum cfg_key)k, src->val[k], src->line[k])) != 0)
+		    (r = cfg_set(st, dst, (enum cfg_key)k, src->val[k], src->typed[k], src->line[k])) != 0)
 			return r;
 	return 0;
 }
@@ -344,11 +354,12 @@ static int cfg_unquote(struct cfg_state *st, const char *s, size_t n, char *out)
 	return 0;
 }
 
-static int cfg_check_bool(struct cfg_state *st, const char *name, const char *v, char *norm)
+static int cfg_check_bool(struct cfg_state *st, const char *name, const char *v, char *norm, long *typed)
 {
 	char show[CFG_SHOW_MAX + 8];
 
-	if (*v == '\0' || strcmp(v, "on") == 0)
+	*typed = *v == '\0' || strcmp(v, "on") == 0;
+	if (*typed)
 		cfg_put(norm, "on");
 	else if (strcmp(v, "off") == 0)
 		cfg_put(norm, "off");
@@ -358,23 +369,26 @@ static int cfg_check_bool(struct cfg_state *st, const char *name, const char *v,
 	return 0;
 }
 
-static int cfg_check_auth(struct cfg_state *st, const char *name, const char *v, char *norm)
+static int cfg_check_auth(struct cfg_state *st, const char *name, const char *v, char *norm, long *typed)
 {
 	char show[CFG_SHOW_MAX + 8], list[256];
 	size_t i, o = 0;
 
 	if (*v == '\0' || strcmp(v, "on") == 0) {
 		cfg_put(norm, "on");
+		*typed = CFG_AUTH_ON;
 		return 0;
 	}
 	if (strcmp(v, "off") == 0) {
 		cfg_put(norm, "off");
+		*typed = CFG_AUTH_OFF;
 		return 0;
 	}
 	for (i = 0; i < sizeof cfg_auth_methods / sizeof cfg_auth_methods[0]; i++)
 		if (strcasecmp(v, cfg_auth_methods[i]) == 0) {
 			cfg_put(norm, cfg_auth_methods[i]);
 			cfg_upper(norm);
+			*typed = CFG_AUTH_PLAIN + (long)i;
 			return 0;
 		}
 	list[0] = '\0';
@@ -388,7 +402,8 @@ static int cfg_check_auth(struct cfg_state *st, const char *name, const char *v,
 			cfg_show(show, sizeof show, v), list);
 }
 
-static int cfg_check_dsn_notify(struct cfg_state *st, const char *name, const char *v, char *norm)
+static int cfg_check_dsn_notify(struct cfg_state *st, const char *name, const char *v, char *norm,
+				long *typed)
 {
 	static const char *const conds[] = { "failure", "delay", "success" };
 	char show[CFG_SHOW_MAX + 8];
@@ -398,12 +413,15 @@ static int cfg_check_dsn_notify(struct cfg_state *st, const char *name, const ch
 
 	if (strcmp(v, "off") == 0) {
 		cfg_put(norm, "off");
+		*typed = CFG_NOTIFY_OFF;
 		return 0;
 	}
 	if (strcasecmp(v, "never") == 0) {
 		cfg_put(norm, "NEVER");
+		*typed = CFG_NOTIFY_NEVER;
 		return 0;
 	}
+	*typed = CFG_NOTIFY_LIST;
 	for (;;) {
 		const char *comma = strchr(p, ',');
 		size_t n = comma != NULL ? (size_t)(comma - p) : strlen(p);
@@ -429,22 +447,25 @@ static int cfg_check_dsn_notify(struct cfg_state *st, const char *name, const ch
 	return 0;
 }
 
-static int cfg_check_syslog(struct cfg_state *st, const char *name, const char *v, char *norm)
+static int cfg_check_syslog(struct cfg_state *st, const char *name, const char *v, char *norm, long *typed)
 {
 	char show[CFG_SHOW_MAX + 8];
 	size_t i;
 
 	if (*v == '\0' || strcmp(v, "on") == 0) {
 		cfg_put(norm, "on");
+		*typed = CFG_SYSLOG_ON;
 		return 0;
 	}
 	if (strcmp(v, "off") == 0) {
 		cfg_put(norm, "off");
+		*typed = CFG_SYSLOG_OFF;
 		return 0;
 	}
 	for (i = 0; i < sizeof cfg_syslog_facilities / sizeof cfg_syslog_facilities[0]; i++)
 		if (strcasecmp(v, cfg_syslog_facilities[i]) == 0) {
 			cfg_put(norm, cfg_syslog_facilities[i]);
+			*typed = CFG_SYSLOG_USER + (long)i;
 			return 0;
 		}
 	return cfg_fail(st, "%s: expected on, off, LOG_USER, LOG_MAIL or LOG_LOCAL0 to "
@@ -481,13 +502,15 @@ bad:
 }
 
 /* Check V for key K (spelled NAME in the file) and write the value to store
- * into NORM. */
-static int cfg_check(struct cfg_state *st, enum cfg_key k, const char *name, const char *v, char *norm)
+ * into NORM and its typed form into *TYPED. */
+static int cfg_check(struct cfg_state *st, enum cfg_key k, const char *name, const char *v, char *norm,
+		     long *typed)
 {
 	char show[CFG_SHOW_MAX + 8];
 	const char *p;
 	long num;
 
+	*typed = 0;
 	switch (cfg_keywords[k].type) {
 	case CFG_T_STRING:
 		cfg_put(norm, v);
@@ -498,12 +521,13 @@ static int cfg_check(struct cfg_state *st, enum cfg_key k, const char *name, con
 		cfg_put(norm, v);
 		return 0;
 	case CFG_T_BOOL:
-		return cfg_check_bool(st, name, v, norm);
+		return cfg_check_bool(st, name, v, norm, typed);
 	case CFG_T_PORT:
 		if (cfg_number(v, 65535, &num) != 0)
 			return cfg_fail(st, "%s: expected a port number from 1 to 65535, not '%s'", name,
 					cfg_show(show, sizeof show, v));
 		snprintf(norm, CFG_LINE_MAX + 1, "%ld", num);
+		*typed = num;
 		return 0;
 	case CFG_T_TIMEOUT:
 		if (strcmp(v, "off") == 0) {
@@ -517,6 +541,7 @@ static int cfg_check(struct cfg_state *st, enum cfg_key k, const char *name, con
 			return cfg_fail(st, "%s must be at most %d seconds (one day), not '%s'", name,
 					CFG_TIMEOUT_MAX, cfg_show(show, sizeof show, v));
 		snprintf(norm, CFG_LINE_MAX + 1, "%ld", num);
+		*typed = num;
 		return 0;
 	case CFG_T_BITS:
 		if (*v == '\0') {
@@ -527,36 +552,43 @@ static int cfg_check(struct cfg_state *st, enum cfg_key k, const char *name, con
 			return cfg_fail(st, "%s: expected a positive number of bits or nothing, not '%s'",
 					name, cfg_show(show, sizeof show, v));
 		snprintf(norm, CFG_LINE_MAX + 1, "%ld", num);
+		*typed = num;
 		return 0;
 	case CFG_T_AUTO_ON_OFF:
-		if (*v == '\0' || strcmp(v, "on") == 0)
+		if (*v == '\0' || strcmp(v, "on") == 0) {
 			cfg_put(norm, "on");
-		else if (strcmp(v, "off") == 0 || strcmp(v, "auto") == 0)
+			*typed = CFG_HDR_ON;
+		} else if (strcmp(v, "off") == 0 || strcmp(v, "auto") == 0) {
 			cfg_put(norm, v);
-		else
+			*typed = strcmp(v, "off") == 0 ? CFG_HDR_OFF : CFG_HDR_AUTO;
+		} else {
 			return cfg_fail(st, "%s: expected auto, on or off, not '%s'", name,
 					cfg_show(show, sizeof show, v));
+		}
 		return 0;
 	case CFG_T_AUTH:
-		return cfg_check_auth(st, name, v, norm);
+		return cfg_check_auth(st, name, v, norm, typed);
 	case CFG_T_PROTOCOL:
 		if (strcasecmp(v, "smtp") != 0 && strcasecmp(v, "lmtp") != 0)
 			return cfg_fail(st, "%s: expected smtp or lmtp, not '%s'", name,
 					cfg_show(show, sizeof show, v));
 		cfg_put(norm, v);
 		cfg_lower(norm);
+		*typed = strcmp(norm, "lmtp") == 0 ? CFG_PROTO_LMTP : CFG_PROTO_SMTP;
 		return 0;
 	case CFG_T_DSN_NOTIFY:
-		return cfg_check_dsn_notify(st, name, v, norm);
+		return cfg_check_dsn_notify(st, name, v, norm, typed);
 	case CFG_T_DSN_RETURN:
 		if (strcmp(v, "off") != 0 && strcasecmp(v, "headers") != 0 && strcasecmp(v, "full") != 0)
 			return cfg_fail(st, "%s: expected off, headers or full, not '%s'", name,
 					cfg_show(show, sizeof show, v));
 		cfg_put(norm, v);
 		cfg_lower(norm);
+		*typed = strcmp(norm, "off") == 0 ? CFG_RET_OFF : strcmp(norm, "full") == 0 ? CFG_RET_FULL
+			 : CFG_RET_HEADERS;
 		return 0;
 	case CFG_T_SYSLOG:
-		return cfg_check_syslog(st, name, v, norm);
+		return cfg_check_syslog(st, name, v, norm, typed);
 	case CFG_T_FINGERPRINT:
 		return cfg_check_fingerprint(st, name, v, norm);
 	case CFG_T_ADDRESS:
@@ -565,6 +597,12 @@ static int cfg_check(struct cfg_state *st, enum cfg_key k, const char *name, con
 				return cfg_fail(st, "%s: control characters are not allowed in an address",
 						name);
 		cfg_put(norm, v);
+		return 0;
+	case CFG_T_TO_HEADER:
+		/* as msmtp: off, on (or nothing), or the To field body itself */
+		cfg_put(norm, v);
+		*typed = strcmp(v, "off") == 0 ? CFG_TO_OFF
+			 : *v == '\0' || strcmp(v, "on") == 0 ? CFG_TO_ON : CFG_TO_VALUE;
 		return 0;
 	}
 	return cfg_fail(st, "%s: internal error: no check for this keyword", name);
@@ -765,7 +803,7 @@ static int cfg_keyword_find(const char *kw, enum cfg_key *k, enum cfg_alias *ali
 /* Check V, the value of keyword KW (spelled NAME in messages), and write the
  * value to store into NORM; *KEY is the key it sets. */
 static int cfg_normalise(struct cfg_state *st, const char *kw, const char *name, const char *v, char *norm,
-			 enum cfg_key *key)
+			 long *typed, enum cfg_key *key)
 {
 	char show[CFG_SHOW_MAX + 8];
 	const char *suggest;
@@ -786,21 +824,26 @@ static int cfg_normalise(struct cfg_state *st, const char *kw, const char *name,
 			       "configuration file except passwordeval; write the command's "
 			       "output into the file instead", name);
 	case CFG_A_SAME:
-		if ((r = cfg_check(st, k, name, v, norm)) != 0)
+		if ((r = cfg_check(st, k, name, v, norm, typed)) != 0)
 			return r;
 		break;
 	case CFG_A_OFF:
 		if (*v != '\0')
 			return cfg_fail(st, "%s takes no value (it means %s off)", name, cfg_keywords[k].name);
 		cfg_put(norm, "off");
+		*typed = false;
 		break;
 	case CFG_A_INVERT:
-	case CFG_A_AUTO_OFF:
-		if ((r = cfg_check_bool(st, name, v, norm)) != 0)
+		if ((r = cfg_check_bool(st, name, v, norm, typed)) != 0)
 			return r;
-		if (alias == CFG_A_INVERT)
-			cfg_put(norm, strcmp(norm, "on") == 0 ? "off" : "on");
-		else if (strcmp(norm, "on") == 0)
+		*typed = !*typed;
+		cfg_put(norm, *typed ? "on" : "off");
+		break;
+	case CFG_A_AUTO_OFF:
+		if ((r = cfg_check_bool(st, name, v, norm, typed)) != 0)
+			return r;
+		*typed = *typed ? CFG_HDR_AUTO : CFG_HDR_OFF;
+		if (*typed == CFG_HDR_AUTO)
 			cfg_put(norm, "auto");
 		break;
 	}
@@ -813,11 +856,12 @@ static int cfg_setting(struct cfg_state *st, const char *kw, const char *v, stru
 {
 	struct cfg_account *target = st->cur != NULL ? st->cur : &st->defaults;
 	enum cfg_key k = CFG_KEY_COUNT;
+	long typed = 0;
 	int r;
 
-	if ((r = cfg_normalise(st, kw, kw, v, b->norm, &k)) != 0)
+	if ((r = cfg_normalise(st, kw, kw, v, b->norm, &typed, &k)) != 0)
 		return r;
-	if ((r = cfg_set(st, target, k, b->norm, st->lineno)) != 0)
+	if ((r = cfg_set(st, target, k, b->norm, typed, st->lineno)) != 0)
 		return r;
 	if (k == CFG_PASSWORD && b->norm[0] != '\0')
 		st->cf->has_password = true;
@@ -1091,29 +1135,59 @@ int cfg_key_lookup(const char *name)
 	return -1;
 }
 
+/* What a typed read of key K gets. */
+enum cfg_kind {
+	CFG_K_STRING,  /* nothing: val[k] is the value */
+	CFG_K_BOOL,
+	CFG_K_NUMBER,  /* 0 for off or empty */
+	CFG_K_ENUM
+};
+
+static enum cfg_kind cfg_kind(enum cfg_key k)
+{
+	switch (cfg_keywords[k].type) {
+	case CFG_T_BOOL:
+		return CFG_K_BOOL;
+	case CFG_T_PORT:
+	case CFG_T_TIMEOUT:
+	case CFG_T_BITS:
+		return CFG_K_NUMBER;
+	case CFG_T_AUTO_ON_OFF:
+	case CFG_T_AUTH:
+	case CFG_T_PROTOCOL:
+	case CFG_T_DSN_NOTIFY:
+	case CFG_T_DSN_RETURN:
+	case CFG_T_SYSLOG:
+	case CFG_T_TO_HEADER:
+		return CFG_K_ENUM;
+	case CFG_T_STRING:
+	case CFG_T_REQUIRED:
+	case CFG_T_FINGERPRINT:
+	case CFG_T_ADDRESS:
+		break;
+	}
+	return CFG_K_STRING;
+}
+
+/* Whether A has a value of K, which is a key of kind KIND. */
+static bool cfg_has(const struct cfg_account *a, enum cfg_key k, enum cfg_kind kind)
+{
+	return a != NULL && (int)k >= 0 && k < CFG_KEY_COUNT && a->val[k] != NULL && cfg_kind(k) == kind;
+}
+
 bool cfg_bool(const struct cfg_account *a, enum cfg_key k, bool dflt)
 {
-	const char *v;
-
-	if (a == NULL || (int)k < 0 || k >= CFG_KEY_COUNT || (v = a->val[k]) == NULL)
-		return dflt;
-	if (strcmp(v, "on") == 0)
-		return true;
-	if (strcmp(v, "off") == 0)
-		return false;
-	return dflt;
+	return cfg_has(a, k, CFG_K_BOOL) ? a->typed[k] != 0 : dflt;
 }
 
 long cfg_long(const struct cfg_account *a, enum cfg_key k, long dflt)
 {
-	const char *v;
-	long n;
+	return cfg_has(a, k, CFG_K_NUMBER) && a->typed[k] != 0 ? a->typed[k] : dflt;
+}
 
-	if (a == NULL || (int)k < 0 || k >= CFG_KEY_COUNT || (v = a->val[k]) == NULL)
-		return dflt;
-	if (cfg_number(v, LONG_MAX, &n) != 0)
-		return dflt;
-	return n;
+int cfg_enum(const struct cfg_account *a, enum cfg_key k, int dflt)
+{
+	return cfg_has(a, k, CFG_K_ENUM) ? (int)a->typed[k] : dflt;
 }
 
 bool cfg_key_is_secret(enum cfg_key k)
@@ -1137,6 +1211,7 @@ struct cfg_account *cfg_account_dup(const struct cfg_account *src)
 
 	for (k = 0; k < CFG_KEY_COUNT; k++) {
 		a->val[k] = src->val[k] != NULL ? xstrdup(src->val[k]) : NULL;
+		a->typed[k] = src->typed[k];
 		a->line[k] = src->line[k];
 	}
 	a->decl_line = src->decl_line;
@@ -1156,8 +1231,10 @@ static bool cfg_empty_unsets(enum cfg_key k, enum cfg_alias alias)
 	case CFG_T_AUTH:
 	case CFG_T_SYSLOG:
 		return false;
+	case CFG_T_TO_HEADER:
+		return false;
 	default:
-		return k != CFG_SET_TO_HEADER;
+		return true;
 	}
 }
 
@@ -1169,6 +1246,7 @@ int cfg_account_override(struct cfg_account *a, const char *keyword, const char 
 	const char *name = origin != NULL ? origin : keyword;
 	enum cfg_alias alias;
 	enum cfg_key k;
+	long typed = 0;
 	int r;
 
 	memset(&st, 0, sizeof st);
@@ -1189,14 +1267,15 @@ int cfg_account_override(struct cfg_account *a, const char *keyword, const char 
 	if (*value == '\0' && cfg_keyword_find(keyword, &k, &alias) == 0 && cfg_empty_unsets(k, alias)) {
 		cfg_free_value(k, a->val[k]);
 		a->val[k] = NULL;
+		a->typed[k] = 0;
 		a->line[k] = 0;
 		r = 0;
 		goto out;
 	}
 	b = xmalloc(sizeof *b);
-	if ((r = cfg_normalise(&st, keyword, name, value, b->norm, &k)) != 0)
+	if ((r = cfg_normalise(&st, keyword, name, value, b->norm, &typed, &k)) != 0)
 		goto out;
-	r = cfg_set(&st, a, k, b->norm, 0);
+	r = cfg_set(&st, a, k, b->norm, typed, 0);
 out:
 	if (b != NULL) {
 		explicit_bzero(b, sizeof *b);

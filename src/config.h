@@ -66,10 +66,65 @@ enum cfg_key {
  * or "lmtp"; numbers in plain decimal; tls_fingerprint upper-case hex. An
  * empty string is a value the file set to empty ("user" with no argument),
  * which overrides an inherited one; NULL means never set. */
+/* The typed form of each value, fixed when the value is stored (from a file
+ * line, cfg_account_override or inheritance) so that no reader parses a
+ * string again: booleans 0 or 1; port, proxy_port, timeout and
+ * tls_min_dh_prime_bits the number, 0 for "off" or empty; the enumerated
+ * keys one of the enums below. */
+enum cfg_header_mode {                   /* set_from/date/msgid_header */
+	CFG_HDR_AUTO,
+	CFG_HDR_ON,
+	CFG_HDR_OFF,
+};
+enum cfg_to_header {                     /* set_to_header */
+	CFG_TO_OFF,
+	CFG_TO_ON,                           /* "on" or empty */
+	CFG_TO_VALUE,                        /* val[] is the To field body */
+};
+enum cfg_auth_mode {                     /* auth; val[] keeps the mechanism name */
+	CFG_AUTH_OFF,
+	CFG_AUTH_ON,
+	CFG_AUTH_PLAIN,                      /* the mechanisms, in config.c's table order */
+	CFG_AUTH_LOGIN,
+	CFG_AUTH_CRAM_MD5,
+	CFG_AUTH_DIGEST_MD5,
+	CFG_AUTH_SCRAM_SHA_1,
+	CFG_AUTH_SCRAM_SHA_1_PLUS,
+	CFG_AUTH_SCRAM_SHA_256,
+	CFG_AUTH_SCRAM_SHA_256_PLUS,
+	CFG_AUTH_GSSAPI,
+	CFG_AUTH_EXTERNAL,
+	CFG_AUTH_OAUTHBEARER,
+	CFG_AUTH_XOAUTH2,
+	CFG_AUTH_NTLM,
+};
+enum cfg_dsn_notify {                    /* dsn_notify; val[] keeps "NEVER" or the list */
+	CFG_NOTIFY_OFF,
+	CFG_NOTIFY_NEVER,
+	CFG_NOTIFY_LIST,
+};
+enum cfg_dsn_return {                    /* dsn_return (RFC 3461 RET) */
+	CFG_RET_OFF,
+	CFG_RET_HEADERS,
+	CFG_RET_FULL,
+};
+enum cfg_syslog {                        /* syslog: off, on (= mail) or a facility */
+	CFG_SYSLOG_OFF,
+	CFG_SYSLOG_ON,
+	CFG_SYSLOG_USER,
+	CFG_SYSLOG_MAIL,
+	CFG_SYSLOG_LOCAL0,                   /* ... up to CFG_SYSLOG_LOCAL0 + 7 */
+};
+enum cfg_protocol {                      /* protocol */
+	CFG_PROTO_SMTP,
+	CFG_PROTO_LMTP,
+};
+
 struct cfg_account {
 	char *name;                          /* account name; "defaults" never appears here */
 	char *path;                          /* the file that defined it, for messages */
 	char *val[CFG_KEY_COUNT];            /* NULL = unset; booleans normalised to "on"/"off" */
+	long typed[CFG_KEY_COUNT];           /* val[k]'s typed form (above), 0 while unset */
 	unsigned line[CFG_KEY_COUNT];        /* line that set val[k] (inherited: the parent's line) */
 	unsigned decl_line;                  /* line of the "account" command */
 	struct cfg_account *next;            /* file order */
@@ -114,9 +169,14 @@ const struct cfg_account *cfg_find_by_from(const struct cfg_file *cf, const char
 
 /* Keyword name for messages and --pretend. */
 const char *cfg_key_name(enum cfg_key k);
-/* Typed reads of a value that cfg_parse has already validated. */
+/* Typed reads: the value stored when K was set, DFLT when K is unset (or A
+ * is NULL). cfg_bool: an on/off key (DFLT for any other key); cfg_long: a
+ * number key, DFLT for its "off" or empty value; cfg_enum: an enumerated
+ * key (auth, dsn_notify, dsn_return, syslog, protocol, set_*_header), as
+ * one of the enums above. No value string is parsed again. */
 bool cfg_bool(const struct cfg_account *a, enum cfg_key k, bool dflt);
 long cfg_long(const struct cfg_account *a, enum cfg_key k, long dflt);
+int cfg_enum(const struct cfg_account *a, enum cfg_key k, int dflt);
 /* true for keys whose values are secrets (printed "(hidden)"). */
 bool cfg_key_is_secret(enum cfg_key k);
 /* The key whose modern keyword is NAME (old spellings are not looked up),

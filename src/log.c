@@ -105,20 +105,21 @@ static void log_to_file(const struct log_entry *e, const char *line)
 			  strerror(errno), sent);
 }
 
-/* The syslog facility a validated syslog value names; "on" is mail. */
-static int log_facility(const char *sl)
+/* The syslog facility of a syslog setting (enum cfg_syslog); "on" is mail. */
+static int log_facility(int sl)
 {
-	if (strncasecmp(sl, "LOG_USER", 8) == 0)
+	if (sl == CFG_SYSLOG_USER)
 		return LOG_USER;
-	if (strncasecmp(sl, "LOG_LOCAL", 9) == 0 && sl[9] >= '0' && sl[9] <= '7')
-		return LOG_LOCAL0 + (sl[9] - '0') * (LOG_LOCAL1 - LOG_LOCAL0);
+	if (sl >= CFG_SYSLOG_LOCAL0 && sl <= CFG_SYSLOG_LOCAL0 + 7)
+		return LOG_LOCAL0 + (sl - CFG_SYSLOG_LOCAL0) * (LOG_LOCAL1 - LOG_LOCAL0);
 	return LOG_MAIL;
 }
 
 void log_submission(const struct log_entry *e)
 {
-	const char *lf = e->account->val[CFG_LOGFILE], *sl = e->account->val[CFG_SYSLOG];
-	bool to_syslog = sl != NULL && strcmp(sl, "off") != 0;
+	const char *lf = e->account->val[CFG_LOGFILE];
+	int sl = cfg_enum(e->account, CFG_SYSLOG, CFG_SYSLOG_OFF);
+	bool to_syslog = sl != CFG_SYSLOG_OFF;
 	char line[4096];
 
 	if (lf == NULL && !to_syslog)

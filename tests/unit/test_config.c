@@ -665,6 +665,150 @@ static void test_config_typed_reads(void **state)
 }
 
 
+/* Typed values: each value is typed once when stored, and the typed reads
+ * give the same answer whichever way it got there: a file line, a parent
+ * account, the defaults section, cfg_account_dup or cfg_account_override.
+ * KIND 'b' cfg_bool, 'l' cfg_long, 'e' cfg_enum; WANT TYPED_DFLT: the
+ * read falls back to its default. */
+#define TYPED_DFLT (-7)
+
+struct typed_row {
+	const char *keyword;
+	const char *value;
+	enum cfg_key key;
+	char kind;
+	long want;
+};
+
+static const struct typed_row typed_rows[] = {
+	{ "tls", "on", CFG_TLS, 'b', 1 },
+	{ "tls", "off", CFG_TLS, 'b', 0 },
+	{ "tls", "", CFG_TLS, 'b', 1 },
+	{ "dsn_required", "on", CFG_DSN_REQUIRED, 'b', 1 },
+	{ "tls_nocertcheck", "", CFG_TLS_CERTCHECK, 'b', 0 },
+	{ "tls_nostarttls", "", CFG_TLS_STARTTLS, 'b', 0 },
+	{ "keepbcc", "", CFG_REMOVE_BCC_HEADERS, 'b', 0 },
+	{ "keepbcc", "off", CFG_REMOVE_BCC_HEADERS, 'b', 1 },
+	{ "port", "02525", CFG_PORT, 'l', 2525 },
+	{ "proxy_port", "1081", CFG_PROXY_PORT, 'l', 1081 },
+	{ "timeout", "30", CFG_TIMEOUT, 'l', 30 },
+	{ "timeout", "off", CFG_TIMEOUT, 'l', TYPED_DFLT },
+	{ "connect_timeout", "5", CFG_TIMEOUT, 'l', 5 },
+	{ "tls_min_dh_prime_bits", "2048", CFG_TLS_MIN_DH_PRIME_BITS, 'l', 2048 },
+	{ "tls_min_dh_prime_bits", "", CFG_TLS_MIN_DH_PRIME_BITS, 'l', TYPED_DFLT },
+	{ "set_from_header", "auto", CFG_SET_FROM_HEADER, 'e', CFG_HDR_AUTO },
+	{ "set_from_header", "on", CFG_SET_FROM_HEADER, 'e', CFG_HDR_ON },
+	{ "set_from_header", "", CFG_SET_FROM_HEADER, 'e', CFG_HDR_ON },
+	{ "set_from_header", "off", CFG_SET_FROM_HEADER, 'e', CFG_HDR_OFF },
+	{ "set_date_header", "off", CFG_SET_DATE_HEADER, 'e', CFG_HDR_OFF },
+	{ "set_msgid_header", "auto", CFG_SET_MSGID_HEADER, 'e', CFG_HDR_AUTO },
+	{ "add_missing_from_header", "on", CFG_SET_FROM_HEADER, 'e', CFG_HDR_AUTO },
+	{ "add_missing_from_header", "off", CFG_SET_FROM_HEADER, 'e', CFG_HDR_OFF },
+	{ "add_missing_date_header", "", CFG_SET_DATE_HEADER, 'e', CFG_HDR_AUTO },
+	{ "set_to_header", "off", CFG_SET_TO_HEADER, 'e', CFG_TO_OFF },
+	{ "set_to_header", "on", CFG_SET_TO_HEADER, 'e', CFG_TO_ON },
+	{ "set_to_header", "", CFG_SET_TO_HEADER, 'e', CFG_TO_ON },
+	{ "set_to_header", "undisclosed-recipients:;", CFG_SET_TO_HEADER, 'e', CFG_TO_VALUE },
+	{ "dsn_return", "off", CFG_DSN_RETURN, 'e', CFG_RET_OFF },
+	{ "dsn_return", "Headers", CFG_DSN_RETURN, 'e', CFG_RET_HEADERS },
+	{ "dsn_return", "FULL", CFG_DSN_RETURN, 'e', CFG_RET_FULL },
+	{ "dsn_notify", "off", CFG_DSN_NOTIFY, 'e', CFG_NOTIFY_OFF },
+	{ "dsn_notify", "Never", CFG_DSN_NOTIFY, 'e', CFG_NOTIFY_NEVER },
+	{ "dsn_notify", "failure,delay", CFG_DSN_NOTIFY, 'e', CFG_NOTIFY_LIST },
+	{ "syslog", "off", CFG_SYSLOG, 'e', CFG_SYSLOG_OFF },
+	{ "syslog", "", CFG_SYSLOG, 'e', CFG_SYSLOG_ON },
+	{ "syslog", "on", CFG_SYSLOG, 'e', CFG_SYSLOG_ON },
+	{ "syslog", "LOG_USER", CFG_SYSLOG, 'e', CFG_SYSLOG_USER },
+	{ "syslog", "log_mail", CFG_SYSLOG, 'e', CFG_SYSLOG_MAIL },
+	{ "syslog", "LOG_LOCAL0", CFG_SYSLOG, 'e', CFG_SYSLOG_LOCAL0 },
+	{ "syslog", "LOG_LOCAL7", CFG_SYSLOG, 'e', CFG_SYSLOG_LOCAL0 + 7 },
+	{ "auth", "off", CFG_AUTH, 'e', CFG_AUTH_OFF },
+	{ "auth", "on", CFG_AUTH, 'e', CFG_AUTH_ON },
+	{ "auth", "", CFG_AUTH, 'e', CFG_AUTH_ON },
+	{ "auth", "plain", CFG_AUTH, 'e', CFG_AUTH_PLAIN },
+	{ "auth", "Scram-Sha-256-Plus", CFG_AUTH, 'e', CFG_AUTH_SCRAM_SHA_256_PLUS },
+	{ "auth", "gssapi", CFG_AUTH, 'e', CFG_AUTH_GSSAPI },
+	{ "auth", "EXTERNAL", CFG_AUTH, 'e', CFG_AUTH_EXTERNAL },
+	{ "auth", "xoauth2", CFG_AUTH, 'e', CFG_AUTH_XOAUTH2 },
+	{ "auth", "ntlm", CFG_AUTH, 'e', CFG_AUTH_NTLM },
+	{ "protocol", "smtp", CFG_PROTOCOL, 'e', CFG_PROTO_SMTP },
+	{ "protocol", "LMTP", CFG_PROTOCOL, 'e', CFG_PROTO_LMTP },
+	/* a typed read of another kind gets its default */
+	{ "tls", "off", CFG_TLS, 'l', TYPED_DFLT },
+	{ "tls", "off", CFG_TLS, 'e', TYPED_DFLT },
+	{ "port", "25", CFG_PORT, 'b', TYPED_DFLT },
+	{ "syslog", "on", CFG_SYSLOG, 'b', TYPED_DFLT },
+	{ "host", "mx.example", CFG_HOST, 'e', TYPED_DFLT },
+	{ "host", "25", CFG_HOST, 'l', TYPED_DFLT },
+};
+
+/* The typed read of ROW's kind in A (NULL: unset), or a message. */
+static void typed_check(size_t i, const char *how, const struct typed_row *row, const struct cfg_account *a)
+{
+	long got, got2;
+
+	switch (row->kind) {
+	case 'b':
+		got = cfg_bool(a, row->key, false);
+		got2 = cfg_bool(a, row->key, true);
+		if (row->want == TYPED_DFLT ? (got != 0 || got2 != 1) : (got != row->want || got2 != row->want))
+			fail_msg("row %zu (%s %s), %s: cfg_bool gives %ld/%ld, expected %ld", i, row->keyword,
+				 row->value, how, got, got2, row->want);
+		return;
+	case 'l':
+		got = cfg_long(a, row->key, TYPED_DFLT);
+		break;
+	default:
+		got = cfg_enum(a, row->key, TYPED_DFLT);
+		break;
+	}
+	if (got != row->want)
+		fail_msg("row %zu (%s %s), %s: typed read %c gives %ld, expected %ld", i, row->keyword, row->value,
+			 how, row->kind, got, row->want);
+}
+
+static void test_config_typed_values(void **state)
+{
+	size_t i;
+	(void)state;
+
+	for (i = 0; i < sizeof typed_rows / sizeof typed_rows[0]; i++) {
+		const struct typed_row *row = &typed_rows[i];
+		char in[512], err[KURIER_ERRLEN];
+		struct cfg_file cf;
+		struct cfg_account *dup, *o;
+
+		/* a's own line; b inherits it from a, d from the defaults */
+		snprintf(in, sizeof in, "defaults\n%s %s\naccount a\n%s %s\naccount b : a\naccount d\n",
+			 row->keyword, row->value, row->keyword, row->value);
+		if (cfg_parse("rc", in, strlen(in), &cf, err, sizeof err) != 0)
+			fail_msg("row %zu (%s %s): %s", i, row->keyword, row->value, err);
+		typed_check(i, "file line", row, cfg_find(&cf, "a"));
+		typed_check(i, "parent account", row, cfg_find(&cf, "b"));
+		typed_check(i, "defaults", row, cfg_find(&cf, "d"));
+		dup = cfg_account_dup(cfg_find(&cf, "a"));
+		typed_check(i, "cfg_account_dup", row, dup);
+		/* an override replaces the typed value as well as the string */
+		o = cfg_account_new("o", "command line");
+		if (cfg_account_override(o, "tls_min_dh_prime_bits", "1", NULL, err, sizeof err) != 0 ||
+		    cfg_account_override(o, "tls", "off", NULL, err, sizeof err) != 0 ||
+		    cfg_account_override(o, "port", "1", NULL, err, sizeof err) != 0 ||
+		    cfg_account_override(o, "auth", "login", NULL, err, sizeof err) != 0 ||
+		    cfg_account_override(o, row->keyword, row->value, NULL, err, sizeof err) != 0)
+			fail_msg("row %zu (%s %s): override: %s", i, row->keyword, row->value, err);
+		/* an empty value unsets some keys: then the typed read is the default */
+		if (*row->value == '\0' && o->val[row->key] == NULL) {
+			assert_int_equal(o->typed[row->key], 0);
+			assert_int_equal(cfg_long(o, row->key, TYPED_DFLT), TYPED_DFLT);
+		} else {
+			typed_check(i, "cfg_account_override", row, o);
+		}
+		cfg_account_free(o);
+		cfg_account_free(dup);
+		cfg_free(&cf);
+	}
+}
+
 /* cfg_account_override: a value from the command line, checked as a file
  * line is; VALUE "(null)" in EXPECT: the key ends up unset. The account
  * starts from BASE (a file account a). */
@@ -1093,6 +1237,7 @@ int main(void)
 		cmocka_unit_test(test_config_merge),
 		cmocka_unit_test(test_config_keys),
 		cmocka_unit_test(test_config_typed_reads),
+		cmocka_unit_test(test_config_typed_values),
 		cmocka_unit_test(test_config_override_table),
 		cmocka_unit_test(test_config_override_long_value),
 		cmocka_unit_test(test_config_mutations),
