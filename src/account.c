@@ -1,7 +1,6 @@
 /* account.c: resolves the request and the chosen account into one
  * submission (sender, added header fields, envelope, session settings).
  * Pure: the facts are parameters; it never prints, reads or looks up. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,18 +9,6 @@
 #include "common.h"
 #include "account.h"
 #include "diag.h"
-
-static void account_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void account_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 const char *account_where(const struct cfg_account *a, enum cfg_key k, char *buf, size_t len)
 {
@@ -45,7 +32,7 @@ struct cfg_account *account_override(const struct cfg_account *a, const struct r
 
 		snprintf(opt, sizeof opt, "--%s", s->option);
 		if (cfg_account_override(own, s->keyword, s->value, opt, msg, sizeof msg) != 0) {
-			account_errf(err, errlen, "command line: %s", msg);
+			errf(err, errlen, "command line: %s", msg);
 			cfg_account_free(own);
 			*o = OUTCOME_USAGE;
 			return NULL;
@@ -79,11 +66,11 @@ enum outcome account_check_sendable(const struct cfg_account *a, char *err, size
 	char where[4200];
 
 	if (a->val[CFG_HOST] == NULL || *a->val[CFG_HOST] == '\0') {
-		account_errf(err, errlen, "%s: account '%s' has no host; add 'host NAME'", a->path, a->name);
+		errf(err, errlen, "%s: account '%s' has no host; add 'host NAME'", a->path, a->name);
 		return OUTCOME_CONFIG;
 	}
 	if (account_auth_needs_user(a) && (a->val[CFG_USER] == NULL || *a->val[CFG_USER] == '\0')) {
-		account_errf(err, errlen, "%s: account '%s' has auth %s but no user; add 'user NAME'",
+		errf(err, errlen, "%s: account '%s' has auth %s but no user; add 'user NAME'",
 			     account_where(a, CFG_AUTH, where, sizeof where), a->name, a->val[CFG_AUTH]);
 		return OUTCOME_CONFIG;
 	}
@@ -104,13 +91,13 @@ enum outcome account_qualify(const struct cfg_account *a, const char *what, bool
 		*addr = q;
 	}
 	if (addr_check(*addr, allow_empty, msg, sizeof msg) != 0) {
-		account_errf(err, errlen, "bad %s '%s': %s", what, diag_printable(*addr, safe, sizeof safe), msg);
+		errf(err, errlen, "bad %s '%s': %s", what, diag_printable(*addr, safe, sizeof safe), msg);
 		return OUTCOME_DATAERR;
 	}
 	if (**addr == '\0')
 		return OUTCOME_OK;
 	if ((dom = addr_domain(*addr)) == NULL) {
-		account_errf(err, errlen, "%s '%s' has no domain; write it as user@domain or set maildomain in the account",
+		errf(err, errlen, "%s '%s' has no domain; write it as user@domain or set maildomain in the account",
 			     what, *addr);
 		return OUTCOME_DATAERR;
 	}
@@ -121,7 +108,7 @@ enum outcome account_qualify(const struct cfg_account *a, const char *what, bool
 		char *alabel = NULL, *q;
 
 		if (addr_host_to_ascii(dom, &alabel, msg, sizeof msg) != 0) {
-			account_errf(err, errlen, "bad %s '%s': %s", what, diag_printable(*addr, safe, sizeof safe),
+			errf(err, errlen, "bad %s '%s': %s", what, diag_printable(*addr, safe, sizeof safe),
 				     msg);
 			return OUTCOME_DATAERR;
 		}
@@ -174,10 +161,10 @@ enum outcome account_headers(const struct request *req, const struct cfg_account
 		h->from_value = msg_name_addr(name != NULL ? name : "", sender, MSG_FROM_FIRST_ROOM, msg, sizeof msg);
 		if (h->from_value == NULL) {
 			if (req->full_name != NULL) {
-				account_errf(err, errlen, "-F: %s; give the full name in UTF-8", msg);
+				errf(err, errlen, "-F: %s; give the full name in UTF-8", msg);
 				return OUTCOME_USAGE;
 			}
-			account_errf(err, errlen, "%s: from_full_name: %s; write the name in UTF-8",
+			errf(err, errlen, "%s: from_full_name: %s; write the name in UTF-8",
 				     account_where(a, CFG_FROM_FULL_NAME, where, sizeof where), msg);
 			return OUTCOME_CONFIG;
 		}
@@ -215,7 +202,7 @@ enum outcome account_recipients(const struct request *req, const struct cfg_acco
 		const char *arg = req->rcpt_args[i];
 
 		if (addr_list_parse(arg, strlen(arg), &in, msg, sizeof msg) != 0) {
-			account_errf(err, errlen, "bad recipient '%s': %s", diag_printable(arg, safe, sizeof safe), msg);
+			errf(err, errlen, "bad recipient '%s': %s", diag_printable(arg, safe, sizeof safe), msg);
 			o = OUTCOME_DATAERR;
 			goto out;
 		}
@@ -227,7 +214,7 @@ enum outcome account_recipients(const struct request *req, const struct cfg_acco
 		struct addr_list expanded = { 0 };
 
 		if (aliases_expand(aliases, &in, &expanded, msg, sizeof msg) != 0) {
-			account_errf(err, errlen, "%s: %s", a->val[CFG_ALIASES], msg);
+			errf(err, errlen, "%s: %s", a->val[CFG_ALIASES], msg);
 			addr_list_free(&expanded);
 			o = OUTCOME_CONFIG;
 			goto out;
@@ -236,7 +223,7 @@ enum outcome account_recipients(const struct request *req, const struct cfg_acco
 		in = expanded;
 	}
 	if (in.n == 0) {
-		account_errf(err, errlen, "no recipients; give them as arguments, or use -t to read them from the headers");
+		errf(err, errlen, "no recipients; give them as arguments, or use -t to read them from the headers");
 		o = OUTCOME_DATAERR;
 		goto out;
 	}
@@ -311,7 +298,7 @@ enum outcome account_session(const struct cfg_account *a, const char *hostname, 
 		sc->proxy_port = a->val[CFG_PROXY_PORT] != NULL ? a->val[CFG_PROXY_PORT] : "1080";
 	}
 	if (addr_host_to_ascii(a->val[CFG_HOST], &s->host, msg, sizeof msg) != 0) {
-		account_errf(err, errlen, "%s: %s", account_where(a, CFG_HOST, where, sizeof where), msg);
+		errf(err, errlen, "%s: %s", account_where(a, CFG_HOST, where, sizeof where), msg);
 		return OUTCOME_CONFIG;
 	}
 	sc->host = s->host;
@@ -319,7 +306,7 @@ enum outcome account_session(const struct cfg_account *a, const char *hostname, 
 		return OUTCOME_OK;
 	if (a->val[CFG_TLS_HOST_OVERRIDE] != NULL &&
 	    addr_host_to_ascii(a->val[CFG_TLS_HOST_OVERRIDE], &s->verify, msg, sizeof msg) != 0) {
-		account_errf(err, errlen, "%s: %s", account_where(a, CFG_TLS_HOST_OVERRIDE, where, sizeof where), msg);
+		errf(err, errlen, "%s: %s", account_where(a, CFG_TLS_HOST_OVERRIDE, where, sizeof where), msg);
 		return OUTCOME_CONFIG;
 	}
 	tc->host = s->host;

@@ -39,6 +39,11 @@ int open_regular_file(const char *path, size_t max, int *fd, struct stat *st, ch
  * that shrank. Defined in fileio.c. */
 int read_whole_fd(int fd, size_t size, char **buf, size_t *len);
 
+/* Write a message into ERR (ERRLEN bytes, cut as snprintf cuts; nothing
+ * when ERR is NULL or ERRLEN 0): how modules report what went wrong.
+ * Defined in fileio.c. */
+void errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #include "banned.h"
 
 #endif

@@ -187,19 +187,6 @@ static int cfg_fail(struct cfg_state *st, const char *fmt, ...)
 	return -1;
 }
 
-static void cfg_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void cfg_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* A printable, bounded copy of S for quoting it back in a message. */
 static const char *cfg_show(char *dst, size_t dstlen, const char *s)
 {
@@ -974,19 +961,19 @@ int cfg_load(const char *path, struct cfg_file *out, char *err, size_t errlen)
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		r = (errno == ENOENT || errno == ENOTDIR) ? -2 : -1;
-		cfg_errf(err, errlen, "%s: %s", path, strerror(errno));
+		errf(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (fstat(fd, &sb) != 0) {
-		cfg_errf(err, errlen, "%s: %s", path, strerror(errno));
+		errf(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(sb.st_mode)) {
-		cfg_errf(err, errlen, "%s: not a regular file", path);
+		errf(err, errlen, "%s: not a regular file", path);
 		goto out;
 	}
 	if (sb.st_size > CFG_FILE_MAX) {
-		cfg_errf(err, errlen, "%s: file too large (more than %d bytes)", path, CFG_FILE_MAX);
+		errf(err, errlen, "%s: file too large (more than %d bytes)", path, CFG_FILE_MAX);
 		goto out;
 	}
 	/* One byte more than the limit, to notice a file that grew. */
@@ -1000,7 +987,7 @@ int cfg_load(const char *path, struct cfg_file *out, char *err, size_t errlen)
 			char *nbuf;
 
 			if (ncap <= cap) {
-				cfg_errf(err, errlen, "%s: file too large (more than %d bytes)", path,
+				errf(err, errlen, "%s: file too large (more than %d bytes)", path,
 					 CFG_FILE_MAX);
 				goto out;
 			}
@@ -1015,7 +1002,7 @@ int cfg_load(const char *path, struct cfg_file *out, char *err, size_t errlen)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			cfg_errf(err, errlen, "%s: %s", path, strerror(errno));
+			errf(err, errlen, "%s: %s", path, strerror(errno));
 			goto out;
 		}
 		if (n == 0)
@@ -1023,14 +1010,14 @@ int cfg_load(const char *path, struct cfg_file *out, char *err, size_t errlen)
 		len += (size_t)n;
 	}
 	if (len > CFG_FILE_MAX) {
-		cfg_errf(err, errlen, "%s: file too large (more than %d bytes)", path, CFG_FILE_MAX);
+		errf(err, errlen, "%s: file too large (more than %d bytes)", path, CFG_FILE_MAX);
 		goto out;
 	}
 	if ((r = cfg_parse(path, buf, len, out, err, errlen)) != 0)
 		goto out;
 	if (out->has_password && (sb.st_mode & 077) != 0) {
 		cfg_free(out);
-		cfg_errf(err, errlen, "%s: contains a password but is readable by group or others; "
+		errf(err, errlen, "%s: contains a password but is readable by group or others; "
 			 "run 'chmod 600 %s'", path, path);
 		r = -1;
 		goto out;
@@ -1291,7 +1278,7 @@ const struct cfg_account *cfg_choose(const struct cfg_file *cf, const char *name
 
 	if (name != NULL) {
 		if ((a = cfg_find(cf, name)) == NULL)
-			cfg_errf(err, errlen, "%s: no account named '%s'; check -a or the account lines",
+			errf(err, errlen, "%s: no account named '%s'; check -a or the account lines",
 				     cf->path, name);
 		return a;
 	}
@@ -1301,7 +1288,7 @@ const struct cfg_account *cfg_choose(const struct cfg_file *cf, const char *name
 		return a;
 	if (cf->accounts != NULL && cf->accounts->next == NULL)
 		return cf->accounts;
-	cfg_errf(err, errlen, "%s: no account 'default' and more than one account; "
+	errf(err, errlen, "%s: no account 'default' and more than one account; "
 		     "add 'account default : NAME' or choose one with -a NAME", cf->path);
 	return NULL;
 }
@@ -1356,10 +1343,10 @@ int cfg_load_files(const struct cfg_places *p, struct cfg_file *cf, struct cfg_l
 		return 0;
 	}
 	if (rs != -2) {
-		cfg_errf(err, errlen, "%s", serr);
+		errf(err, errlen, "%s", serr);
 		return -1;
 	}
-	cfg_errf(err, errlen, "no configuration file found (looked for %s, %s, %s and %s); "
+	errf(err, errlen, "no configuration file found (looked for %s, %s, %s and %s); "
 		 "create one as described in kurierrc(5), or give one with -C FILE",
 		 path[0], path[1], path[2], p->system_file);
 	return 1;

@@ -1,7 +1,9 @@
-/* fileio.c: opening and reading small whole files (aliases, netrc); no
- * parsing and no policy here. */
+/* fileio.c: opening and reading small whole files (aliases, netrc), and
+ * the error-message writer every module shares; no parsing and no policy
+ * here. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,4 +67,15 @@ int read_whole_fd(int fd, size_t size, char **buf, size_t *len)
 	*buf = b;
 	*len = n;
 	return 0;
+}
+
+void errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
 }
