@@ -18,14 +18,17 @@ static int discard_sink(void *ctx, const char *buf, size_t len, char *err, size_
 	return 0;
 }
 
-/* true when BUF holds the empty line that ends a header block */
-static bool header_block_ends(const char *buf, size_t len)
+/* true when BUF[0..LEN) holds the empty line that ends a header block.
+ * FROM is where the previous call stopped looking: a line end found there
+ * may pair with the bytes that have arrived since, so only the last two
+ * bytes before it are looked at again, never the whole buffer. */
+static bool header_block_ends(const char *buf, size_t len, size_t from)
 {
-	size_t i;
+	size_t i = from > 2 ? from - 2 : 0;
 
 	if ((len >= 1 && buf[0] == '\n') || (len >= 2 && buf[0] == '\r' && buf[1] == '\n'))
 		return true;
-	for (i = 0; i + 1 < len; i++)
+	for (; i + 1 < len; i++)
 		if (buf[i] == '\n' && (buf[i + 1] == '\n' || (buf[i + 1] == '\r' && i + 2 < len && buf[i + 2] == '\n')))
 			return true;
 	return false;
@@ -41,13 +44,14 @@ enum outcome input_peek_header(const struct request *req, char **head, size_t *h
 	struct msg_opts mo = { .ignore_dots = req->ignore_dots, .set_from = MSG_FROM_OFF };
 	struct msg_reader *probe;
 	char err[KURIER_ERRLEN];
-	size_t cap = 65536, len = 0;
+	size_t cap = 65536, len = 0, seen = 0;
 	char *buf = xmalloc(cap);
 
 	*from = NULL;
-	while (!header_block_ends(buf, len) && len <= MSG_HEADER_BLOCK_MAX) {
+	while (!header_block_ends(buf, len, seen) && len <= MSG_HEADER_BLOCK_MAX) {
 		ssize_t n;
 
+		seen = len;
 		if (len == cap) {
 			cap *= 2;
 			buf = xrealloc(buf, cap);
