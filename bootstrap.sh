@@ -7,12 +7,12 @@ set -eu
 cd "$(dirname "$0")"
 
 PACKAGES="gcc make autoconf automake pkg-config libc6-dev libgnutls28-dev \
-libgsasl-dev libidn2-dev libcmocka-dev gnutls-bin ca-certificates time \
+libgsasl-dev libidn2-dev libjson-c-dev libcmocka-dev gnutls-bin ca-certificates time \
 bash-completion zsh fish mandoc man-db strace"
 # The real callers that tests/callers/*.test and tests/system/ drive, and a
 # Kerberos KDC for tests/gssapi.test (run on loopback by the test itself).
 PACKAGES="$PACKAGES mutt neomutt git git-email libmailtools-perl bsd-mailx \
-mailutils php-cli python3 cron passwd krb5-kdc krb5-admin-server krb5-user ${EXTRA_PACKAGES:-}"
+mailutils php-cli php-symfony-mailer python3 cron passwd krb5-kdc krb5-admin-server krb5-user ${EXTRA_PACKAGES:-}"
 
 # bsd-mailx depends on some mail-transport-agent, and apt would pick exim4,
 # which takes /usr/sbin/sendmail. Where no MTA is installed, a local

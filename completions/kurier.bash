@@ -3,7 +3,7 @@
 # ~/.bashrc. Works with or without the bash-completion package.
 #
 # Offered: every option that means something to kurier. The options kurier
-# accepts and ignores for sendmail compatibility (-oem -oep -odi -odb -o*
+# accepts and ignores for sendmail compatibility (-oem -oep -o*
 # -em -ep -U -G -n -L -h -O) are understood when walking the command line
 # (so their values are skipped) but never offered.
 
@@ -14,7 +14,8 @@ _kurier_subopt_letters=boe
 
 _kurier_options='-t --read-recipients -f -r --from --read-envelope-from -F -i -oi
 -N -R -V -B8BITMIME -B7BIT -a --account -C --file -v -X -d --debug -bm -bp -bi
--q -P --pretend -S --serverinfo --help --version
+-bs -q --queue-run -qI -qR -qS --queue-json --queue-delete -odi -odb -odq
+-P --pretend -S --serverinfo --help --version
 --host --port --protocol --domain --timeout --connect-timeout --source-ip
 --socket --proxy-host --proxy-port --auth --user --passwordeval --tls
 --tls-starttls --tls-certcheck --tls-trust-file --tls-crl-file --tls-fingerprint

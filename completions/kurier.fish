@@ -2,7 +2,7 @@
 # Installed into fish's vendor_completions.d.
 #
 # Offered: every option that means something to kurier. The options kurier
-# accepts and ignores for sendmail compatibility (-oem -oep -odi -odb -o*
+# accepts and ignores for sendmail compatibility (-oem -oep -o*
 # -em -ep -U -G -n -L -h -O) are understood when walking the command line
 # but never offered.
 
@@ -28,7 +28,7 @@ function __kurier_walk
                 end
             case '--file=*'
                 set file (string replace -- --file= '' "$t")
-            case --account --from --host --port --protocol --domain --timeout \
+            case --account --queue-delete --from --host --port --protocol --domain --timeout \
                     --connect-timeout --source-ip --socket --proxy-host --proxy-port --user \
                     --passwordeval --tls-trust-file --tls-crl-file --tls-fingerprint --tls-key-file \
                     --tls-cert-file --tls-priorities --tls-host-override --tls-min-dh-prime-bits \
@@ -130,9 +130,18 @@ complete -c kurier -n __kurier_options_open -s v -d 'Verbose (repeat for more)'
 complete -c kurier -n __kurier_options_open -s X -r -F -d 'Write a protocol transcript to FILE'
 complete -c kurier -n __kurier_options_open -s d -l debug -d 'Protocol transcript on standard error'
 complete -c kurier -n __kurier_options_open -o bm -d 'Deliver a message (the default)'
-complete -c kurier -n __kurier_options_open -o bp -d 'List the queue (kurier keeps none)'
+complete -c kurier -n __kurier_options_open -o bp -d 'List the queue'
 complete -c kurier -n __kurier_options_open -o bi -d 'Rebuild aliases (nothing to do)'
-complete -c kurier -n __kurier_options_open -o q -d 'Run the queue (nothing to do)'
+complete -c kurier -n __kurier_options_open -o bs -d 'Speak SMTP on standard input and output'
+complete -c kurier -n __kurier_options_open -o q -l queue-run -d "Deliver the queue's due entries"
+complete -c kurier -n __kurier_options_open -o qI -x -d 'Run only entries whose id contains ID'
+complete -c kurier -n __kurier_options_open -o qR -x -d 'Run only entries with a recipient containing ADDR'
+complete -c kurier -n __kurier_options_open -o qS -x -d 'Run only entries whose sender contains ADDR'
+complete -c kurier -n __kurier_options_open -l queue-json -d 'List the queue as JSON lines'
+complete -c kurier -n __kurier_options_open -l queue-delete -x -d 'Remove an entry from the queue'
+complete -c kurier -n __kurier_options_open -o odi -d 'Submit now, never queue'
+complete -c kurier -n __kurier_options_open -o odb -d 'Queue, then deliver in the background'
+complete -c kurier -n __kurier_options_open -o odq -d 'Queue only'
 complete -c kurier -n __kurier_options_open -s P -l pretend -d 'Print the resolved account and exit'
 complete -c kurier -n __kurier_options_open -s S -l serverinfo -d "Print the server's greeting and capabilities"
 complete -c kurier -n __kurier_options_open -l help -d 'Print the help'

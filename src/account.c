@@ -339,3 +339,44 @@ void account_session_free(struct account_session *s)
 	free(s->verify);
 	s->host = s->verify = NULL;
 }
+
+const char *account_queue_dir(const struct cfg_account *a, const struct account_places *p, char *buf,
+			      size_t len, char *err, size_t errlen)
+{
+	const char *qd = a->val[CFG_QUEUE_DIR];
+	char where[4200];
+	int n;
+
+	if (qd != NULL && *qd != '\0') {
+		if (strncmp(qd, "~/", 2) == 0) {
+			if (p->home == NULL || *p->home == '\0') {
+				snprintf(err, errlen, "%s: queue_dir %s: no home directory to put for '~'",
+					 account_where(a, CFG_QUEUE_DIR, where, sizeof where), qd);
+				return NULL;
+			}
+			n = snprintf(buf, len, "%s/%s", p->home, qd + 2);
+		} else if (qd[0] != '/') {
+			snprintf(err, errlen, "%s: queue_dir %s: give an absolute path (or one starting with ~/)",
+				 account_where(a, CFG_QUEUE_DIR, where, sizeof where), qd);
+			return NULL;
+		} else {
+			n = snprintf(buf, len, "%s", qd);
+		}
+	} else if (p->root && p->system_config != NULL && a->path != NULL && strcmp(a->path, p->system_config) == 0) {
+		n = snprintf(buf, len, "%s", ACCOUNT_SYSTEM_QUEUE);
+	} else if (p->xdg_state_home != NULL && p->xdg_state_home[0] == '/') {
+		/* XDG Base Directory: a relative value is invalid and ignored */
+		n = snprintf(buf, len, "%s/kurier/queue", p->xdg_state_home);
+	} else if (p->home != NULL && *p->home != '\0') {
+		n = snprintf(buf, len, "%s/.local/state/kurier/queue", p->home);
+	} else {
+		snprintf(err, errlen, "no queue directory: HOME is not set; set queue_dir in account '%s' of %s",
+			 a->name, a->path);
+		return NULL;
+	}
+	if (n < 0 || (size_t)n >= len) {
+		snprintf(err, errlen, "the queue directory's path is too long");
+		return NULL;
+	}
+	return buf;
+}

@@ -108,4 +108,23 @@ enum outcome account_session(const struct cfg_account *a, const char *hostname, 
 			     char *err, size_t errlen);
 void account_session_free(struct account_session *s);
 
+/* What the default queue directory depends on. */
+struct account_places {
+	const char *home;            /* $HOME (or the password entry's), or NULL */
+	const char *xdg_state_home;  /* $XDG_STATE_HOME, or NULL */
+	const char *system_config;   /* the system-wide configuration file */
+	bool root;                   /* running as root */
+};
+
+/* The system-wide queue: for the accounts of the system configuration
+ * file when root sends (cron mail, daemons). */
+#define ACCOUNT_SYSTEM_QUEUE "/var/spool/kurier"
+
+/* A's queue directory into BUF: queue_dir ("~/" is the home directory);
+ * else ACCOUNT_SYSTEM_QUEUE for an account of the system file when root
+ * sends; else $XDG_STATE_HOME/kurier/queue, else ~/.local/state/kurier/queue.
+ * Returns BUF, or NULL with ERR when no directory can be named. */
+const char *account_queue_dir(const struct cfg_account *a, const struct account_places *p, char *buf,
+			      size_t len, char *err, size_t errlen);
+
 #endif

@@ -53,14 +53,21 @@ const char cli_help_text[] =
 	"  -d, --debug             protocol transcript on standard error\n"
 	"Modes:\n"
 	"  -bm                     deliver a message (the default)\n"
-	"  -bp                     list the queue: kurier keeps none, so it is empty\n"
+	"  -bp                     list the queue (also as mailq)\n"
+	"      --queue-json        list the queue as JSON lines\n"
+	"  -q, --queue-run         deliver the queue's due entries, then exit\n"
+	"  -qI ID, -qR ADDR, -qS ADDR  only entries whose id, a recipient or the\n"
+	"                          sender contains the text (tried even when not due)\n"
+	"      --queue-delete=ID   remove an entry from the queue\n"
+	"  -odi, -odb, -odq        submit now; queue and deliver in the background;\n"
+	"                          queue only (overrides the account's queue keyword)\n"
+	"  -bs                     speak SMTP on standard input and output\n"
 	"  -bi                     rebuild aliases: nothing to do (read as text)\n"
-	"  -q                      run the queue: nothing to do\n"
 	"  -P, --pretend           print the resolved account and exit\n"
 	"  -S, --serverinfo        print the server's greeting and capabilities\n"
 	"      --help              print this help\n"
 	"      --version           print the version and the libraries in use\n"
-	"Ignored for compatibility: -oem -oep -odi -odb -o* -em -ep -U -G -n -L TAG\n"
+	"Ignored for compatibility: -oem -oep -o* -em -ep -U -G -n -L TAG\n"
 	"  -h N -O OPT=VAL\n"
 	"Exit status follows sysexits(3): 0 sent, 75 try again later; see kurier(1).\n";
 
@@ -78,7 +85,8 @@ struct cli_long {
 
 enum {
 	OPT_HELP = 256, OPT_VERSION, OPT_ACCOUNT, OPT_FILE, OPT_FROM, OPT_READ_ENVELOPE_FROM,
-	OPT_PRETEND, OPT_SERVERINFO, OPT_DEBUG, OPT_READ_RECIPIENTS, OPT_SETTING,
+	OPT_PRETEND, OPT_SERVERINFO, OPT_DEBUG, OPT_READ_RECIPIENTS, OPT_SETTING, OPT_QUEUE_RUN,
+	OPT_QUEUE_JSON, OPT_QUEUE_DELETE,
 };
 
 static const struct cli_long cli_longs[] = {
@@ -92,6 +100,9 @@ static const struct cli_long cli_longs[] = {
 	{ "pretend", 0, OPT_PRETEND, NULL },
 	{ "serverinfo", 0, OPT_SERVERINFO, NULL },
 	{ "debug", 0, OPT_DEBUG, NULL },
+	{ "queue-run", 0, OPT_QUEUE_RUN, NULL },
+	{ "queue-json", 0, OPT_QUEUE_JSON, NULL },
+	{ "queue-delete", 1, OPT_QUEUE_DELETE, NULL },
 	{ "host", 1, OPT_SETTING, "host" },
 	{ "port", 1, OPT_SETTING, "port" },
 	{ "timeout", 1, OPT_SETTING, "timeout" },
@@ -199,6 +210,60 @@ static int cli_dsn_notify(const char *v, struct request *req, char *err, size_t 
 	return 0;
 }
 
+/* -od and its letter: sendmail's delivery modes. */
+static int cli_delivery(const char *v, struct request *req, char *err, size_t errlen)
+{
+	if (strcmp(v, "i") == 0)
+		req->delivery = CLI_DELIVER_INTERACTIVE;
+	else if (strcmp(v, "b") == 0)
+		req->delivery = CLI_DELIVER_BACKGROUND;
+	else if (strcmp(v, "q") == 0 || strcmp(v, "d") == 0)
+		req->delivery = CLI_DELIVER_QUEUE;
+	else
+		return cli_usage(err, errlen, "unknown delivery mode -od%s (-odi, -odb or -odq)", v);
+	return 0;
+}
+
+/* -q and what follows it in the same word: nothing, f (foreground; a
+ * queue run is always in the foreground), an interval (sendmail's daemon:
+ * kurier runs once; a timer repeats it), or I, R, S with the text (here or
+ * in the next argument). Returns 0, 1 when the next argument was taken, or
+ * -1. */
+static int cli_queue_run(const char *v, const char *next, struct request *req, char *err, size_t errlen)
+{
+	const char **sel = NULL;
+	int used = 0;
+
+	req->mode = CLI_QUEUE_RUN;
+	if (*v == '\0' || strcmp(v, "f") == 0)
+		return 0;
+	if (isdigit((unsigned char)*v)) {
+		while (isdigit((unsigned char)*v))
+			v++;
+		if (*v != '\0' && strchr("smhdw", *v) != NULL)
+			v++;
+		if (*v == '\0')
+			return 0;
+		return cli_usage(err, errlen, "bad -q interval");
+	}
+	switch (*v) {
+	case 'I': sel = &req->queue_id; break;
+	case 'R': sel = &req->queue_rcpt; break;
+	case 'S': sel = &req->queue_sender; break;
+	default:
+		return cli_usage(err, errlen, "unknown queue selection -q%s (-qI ID, -qR ADDR or -qS ADDR)", v);
+	}
+	if (v[1] == '\0') {
+		if (next == NULL)
+			return cli_usage(err, errlen, "option -q%c needs a value", *v);
+		*sel = next;
+		used = 1;
+	} else {
+		*sel = v + 1;
+	}
+	return used;
+}
+
 static int cli_option(int id, const char *val, struct request *req, char *err, size_t errlen)
 {
 	switch (id) {
@@ -249,16 +314,18 @@ static int cli_option(int id, const char *val, struct request *req, char *err, s
 			req->mode = CLI_NEWALIASES;
 			return 0;
 		}
-		return cli_usage(err, errlen, "mode -b%s is not supported (only -bm, -bp and -bi)", val);
-	case 'q':
-		/* -q, -q30m, -qf, -qR...: run the queue; kurier keeps none. */
-		req->mode = CLI_QUEUE_RUN;
-		return 0;
+		if (strcmp(val, "s") == 0) {
+			req->mode = CLI_SMTP_STDIO;
+			return 0;
+		}
+		return cli_usage(err, errlen, "mode -b%s is not supported (only -bm, -bp, -bs and -bi)", val);
 	case 'o':
-		/* -oi is the only -o option with meaning here; sendmail's others
-		 * (-oem, -oep, -odi, -odb, -oX...) are ignored. */
+		/* -oi and -od have meaning here; sendmail's others (-oem,
+		 * -oep, -oX...) are ignored. */
 		if (strcmp(val, "i") == 0)
 			req->ignore_dots = true;
+		if (val[0] == 'd')
+			return cli_delivery(val + 1, req, err, errlen);
 		return 0;
 	case 'e':
 	case 'L':
@@ -275,6 +342,12 @@ static int cli_option(int id, const char *val, struct request *req, char *err, s
 	case 'd':
 	case OPT_DEBUG: req->debug = true; return 0;
 	case OPT_READ_RECIPIENTS: req->read_recipients = true; return 0;
+	case OPT_QUEUE_RUN: req->mode = CLI_QUEUE_RUN; return 0;
+	case OPT_QUEUE_JSON: req->mode = CLI_QUEUE_JSON; return 0;
+	case OPT_QUEUE_DELETE:
+		req->mode = CLI_QUEUE_DELETE;
+		req->queue_id = val;
+		return 0;
 	}
 	return cli_usage(err, errlen, "internal: unhandled option %d", id);
 }
@@ -398,10 +471,13 @@ int cli_parse(int argc, char *const *argv, struct request *req, char *err, size_
 				if (cli_option(c, val, req, err, errlen) != 0)
 					return -1;
 				break;
-			case 'q':
-				if (cli_option(c, a + j + 1, req, err, errlen) != 0)
+			case 'q': {
+				int r = cli_queue_run(a + j + 1, i + 1 < argc ? argv[i + 1] : NULL, req, err, errlen);
+				if (r < 0)
 					return -1;
+				i += r;
 				break;
+			}
 			case 'b':
 			case 'o':
 			case 'e':

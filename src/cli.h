@@ -12,9 +12,21 @@ enum cli_mode {
 	CLI_SERVERINFO,  /* --serverinfo: EHLO and print the capabilities */
 	CLI_HELP,
 	CLI_VERSION,
-	CLI_QUEUE_LIST,  /* -bp, or called as mailq: there is no queue to list */
-	CLI_QUEUE_RUN,   /* -q[...]: there is no queue to run */
+	CLI_QUEUE_LIST,  /* -bp, or called as mailq: list the queue */
+	CLI_QUEUE_JSON,  /* --queue-json: the same as JSON lines */
+	CLI_QUEUE_RUN,   /* -q, --queue-run: deliver the due entries */
+	CLI_QUEUE_DELETE,/* --queue-delete=ID */
+	CLI_SMTP_STDIO,  /* -bs: SMTP on standard input and output */
 	CLI_NEWALIASES,  /* -bi, or called as newaliases: nothing to build */
+};
+
+/* -od: when a message is delivered (sendmail's delivery modes); they
+ * override the account's queue keyword. */
+enum cli_delivery {
+	CLI_DELIVER_DEFAULT,     /* as the account's queue keyword says */
+	CLI_DELIVER_INTERACTIVE, /* -odi: submit now, never queue */
+	CLI_DELIVER_BACKGROUND,  /* -odb: queue, then deliver in the background */
+	CLI_DELIVER_QUEUE,       /* -odq, -odd: queue only; a queue run delivers */
 };
 
 /* One account setting from the command line (msmtp's long options that set a
@@ -46,6 +58,10 @@ struct request {
 	struct cli_setting *settings; /* account settings, in command-line order (owned array) */
 	size_t nsettings;
 	bool has_host;                /* --host was given: with no -a, no file is read */
+	enum cli_delivery delivery;   /* -od */
+	const char *queue_id;         /* -qI: entries whose id contains it; --queue-delete: the id */
+	const char *queue_rcpt;       /* -qR: entries with a recipient containing it (any case) */
+	const char *queue_sender;     /* -qS: entries whose sender contains it (any case) */
 	char *const *rcpt_args;       /* the recipient arguments, as given */
 	size_t nrcpt_args;
 };

@@ -34,7 +34,10 @@ enum cfg_type {
 	CFG_T_SYSLOG,      /* on | off | "" (= on) | LOG_facility */
 	CFG_T_FINGERPRINT, /* "" | 16, 20 or 32 hex bytes joined by ':' */
 	CFG_T_ADDRESS,     /* anything without control characters */
-	CFG_T_TO_HEADER    /* anything: off | on | "" (= on) | a To field body */
+	CFG_T_TO_HEADER,   /* anything: off | on | "" (= on) | a To field body */
+	CFG_T_QUEUE,       /* off | fallback | always */
+	CFG_T_DURATION,    /* N[s|m|h|d|w], 1 second .. CFG_LIFETIME_MAX */
+	CFG_T_NAMES,       /* account names separated by ',' and blanks */
 };
 
 /* How an old spelling maps onto its modern key. */
@@ -113,6 +116,11 @@ static const struct cfg_keyword cfg_keywords[CFG_KEY_COUNT] = {
 	[CFG_ALIASES] = { "aliases", CFG_T_STRING, CFG_USED },
 	[CFG_AUTO_FROM] = { "auto_from", CFG_T_BOOL, CFG_NO_EFFECT },
 	[CFG_TLS_FORCE_SSLV3] = { "tls_force_sslv3", CFG_T_BOOL, CFG_NO_EFFECT },
+	[CFG_QUEUE] = { "queue", CFG_T_QUEUE, CFG_USED },
+	[CFG_QUEUE_DIR] = { "queue_dir", CFG_T_STRING, CFG_USED },
+	[CFG_QUEUE_LIFETIME] = { "queue_lifetime", CFG_T_DURATION, CFG_USED },
+	[CFG_QUEUE_NOTIFY] = { "queue_notify", CFG_T_ADDRESS, CFG_USED },
+	[CFG_FALLBACK_ACCOUNT] = { "fallback_account", CFG_T_NAMES, CFG_USED },
 };
 
 /* Old spellings that real files still use. */
@@ -488,6 +496,35 @@ bad:
 		       "(MD5, SHA-1 or SHA-256), not '%s'", name, cfg_show(show, sizeof show, v));
 }
 
+/* queue_lifetime: a number of seconds, or with one unit s, m, h, d or w
+ * (as Postfix's time values: 5d). */
+static int cfg_check_duration(struct cfg_state *st, const char *name, const char *v, char *norm, long *typed)
+{
+	char show[CFG_SHOW_MAX + 8], digits[32];
+	size_t n = strspn(v, "0123456789");
+	long num, unit = 1;
+
+	if (n == 0 || n >= sizeof digits || (v[n] != '\0' && (strchr("smhdw", v[n]) == NULL || v[n + 1] != '\0')))
+		goto bad;
+	memcpy(digits, v, n);
+	digits[n] = '\0';
+	switch (v[n]) {
+	case 'm': unit = 60; break;
+	case 'h': unit = 3600; break;
+	case 'd': unit = 86400; break;
+	case 'w': unit = 7 * 86400; break;
+	default: break;
+	}
+	if (cfg_number(digits, INT_MAX, &num) != 0 || num > CFG_LIFETIME_MAX / unit)
+		goto bad;
+	*typed = num * unit;
+	snprintf(norm, CFG_LINE_MAX + 1, "%ld", *typed);
+	return 0;
+bad:
+	return cfg_fail(st, "%s: expected a time from 1 second to 366 days, as seconds or with a unit "
+		       "(30m, 12h, 5d, 1w), not '%s'", name, cfg_show(show, sizeof show, v));
+}
+
 /* Check V for key K (spelled NAME in the file) and write the value to store
  * into NORM and its typed form into *TYPED. */
 static int cfg_check(struct cfg_state *st, enum cfg_key k, const char *name, const char *v, char *norm,
@@ -583,6 +620,22 @@ static int cfg_check(struct cfg_state *st, enum cfg_key k, const char *name, con
 			if ((unsigned char)*p < 0x20 || *p == 0x7f)
 				return cfg_fail(st, "%s: control characters are not allowed in an address",
 						name);
+		cfg_put(norm, v);
+		return 0;
+	case CFG_T_QUEUE:
+		if (strcmp(v, "off") != 0 && strcmp(v, "fallback") != 0 && strcmp(v, "always") != 0)
+			return cfg_fail(st, "%s: expected off, fallback or always, not '%s'", name,
+					cfg_show(show, sizeof show, v));
+		cfg_put(norm, v);
+		*typed = v[0] == 'o' ? CFG_QUEUE_OFF : v[0] == 'f' ? CFG_QUEUE_FALLBACK : CFG_QUEUE_ALWAYS;
+		return 0;
+	case CFG_T_DURATION:
+		return cfg_check_duration(st, name, v, norm, typed);
+	case CFG_T_NAMES:
+		for (p = v; *p != '\0'; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == ':' || *p == '"')
+				return cfg_fail(st, "%s: expected account names separated by commas, not '%s'",
+						name, cfg_show(show, sizeof show, v));
 		cfg_put(norm, v);
 		return 0;
 	case CFG_T_TO_HEADER:
@@ -1138,6 +1191,7 @@ static enum cfg_kind cfg_kind(enum cfg_key k)
 	case CFG_T_PORT:
 	case CFG_T_TIMEOUT:
 	case CFG_T_BITS:
+	case CFG_T_DURATION:
 		return CFG_K_NUMBER;
 	case CFG_T_AUTO_ON_OFF:
 	case CFG_T_AUTH:
@@ -1146,7 +1200,9 @@ static enum cfg_kind cfg_kind(enum cfg_key k)
 	case CFG_T_DSN_RETURN:
 	case CFG_T_SYSLOG:
 	case CFG_T_TO_HEADER:
+	case CFG_T_QUEUE:
 		return CFG_K_ENUM;
+	case CFG_T_NAMES:
 	case CFG_T_STRING:
 	case CFG_T_REQUIRED:
 	case CFG_T_FINGERPRINT:

@@ -56,6 +56,11 @@ enum cfg_key {
 	CFG_ALIASES,
 	CFG_AUTO_FROM,
 	CFG_TLS_FORCE_SSLV3,
+	CFG_QUEUE,
+	CFG_QUEUE_DIR,
+	CFG_QUEUE_LIFETIME,
+	CFG_QUEUE_NOTIFY,
+	CFG_FALLBACK_ACCOUNT,
 	CFG_KEY_COUNT
 };
 
@@ -119,6 +124,15 @@ enum cfg_protocol {                      /* protocol */
 	CFG_PROTO_SMTP,
 	CFG_PROTO_LMTP,
 };
+
+enum cfg_queue_mode {                    /* queue */
+	CFG_QUEUE_OFF,                       /* submit now; a failure is the caller's */
+	CFG_QUEUE_FALLBACK,                  /* submit now; a temporary failure is queued */
+	CFG_QUEUE_ALWAYS,                    /* queue, then deliver in the background */
+};
+
+/* queue_lifetime: at most this many seconds (one year). */
+#define CFG_LIFETIME_MAX (366L * 24 * 60 * 60)
 
 struct cfg_account {
 	char *name;                          /* account name; "defaults" never appears here */

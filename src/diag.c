@@ -3,6 +3,7 @@
  * server's lines it hides the SASL challenges itself. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
@@ -10,12 +11,47 @@
 #include "common.h"
 #include "diag.h"
 
+/* Lines held back by diag_hold (one process writes stderr; this is its
+ * one piece of state). */
+static struct {
+	bool on;
+	char *buf;
+	size_t len;
+} diag_held;
+
 static void diag_vprint(const char *prefix, const char *fmt, va_list ap)
 {
-	char buf[4096];
+	char buf[4096], line[4200];
+	int n;
 
 	vsnprintf(buf, sizeof buf, fmt, ap);
-	fprintf(stderr, "kurier: %s%s\n", prefix, buf);
+	n = snprintf(line, sizeof line, "kurier: %s%s\n", prefix, buf);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof line)
+		n = (int)sizeof line - 1;
+	if (diag_held.on && diag_held.len < DIAG_HOLD_MAX) {
+		diag_held.buf = xrealloc(diag_held.buf, diag_held.len + (size_t)n + 1);
+		memcpy(diag_held.buf + diag_held.len, line, (size_t)n + 1);
+		diag_held.len += (size_t)n;
+		return;
+	}
+	fputs(line, stderr);
+}
+
+void diag_hold(void)
+{
+	diag_held.on = true;
+}
+
+void diag_release(bool print)
+{
+	if (print && diag_held.len > 0)
+		fwrite(diag_held.buf, 1, diag_held.len, stderr);
+	free(diag_held.buf);
+	diag_held.buf = NULL;
+	diag_held.len = 0;
+	diag_held.on = false;
 }
 
 void diag_error(const char *fmt, ...)

@@ -19,6 +19,14 @@ struct diag {
 };
 
 void diag_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Hold the lines diag_error, diag_warn and diag_note write from now on
+ * (up to DIAG_HOLD_MAX bytes; more go out at once), until diag_release
+ * prints them (PRINT) or drops them: a message that queue fallback then
+ * queues reports one line, not the attempt's errors. */
+#define DIAG_HOLD_MAX (256 * 1024)
+void diag_hold(void);
+void diag_release(bool print);
 void diag_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void diag_note(const struct diag *d, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

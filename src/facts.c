@@ -6,10 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common.h"
 #include "facts.h"
+#include "message.h"
 
 const char *facts_home_dir(void)
 {
@@ -64,4 +66,23 @@ void facts_gather(struct host_facts *f, unsigned need)
 	/* looked up for %C alone: not a fact asked for */
 	if (!(need & ADDR_FACT_HOST))
 		f->host[0] = '\0';
+}
+
+void facts_clock(struct msg_time *c)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	memset(c, 0, sizeof *c);
+	c->now = (long long)now;
+	if (localtime_r(&now, &tm) == NULL)
+		return;
+	c->year = tm.tm_year + 1900;
+	c->mon = tm.tm_mon;
+	c->mday = tm.tm_mday;
+	c->wday = tm.tm_wday;
+	c->hour = tm.tm_hour;
+	c->min = tm.tm_min;
+	c->sec = tm.tm_sec;
+	c->gmtoff_s = tm.tm_gmtoff;
 }

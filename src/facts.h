@@ -12,6 +12,10 @@
  * until the environment or the password database is used again. */
 const char *facts_home_dir(void);
 
+/* The clock for an added Date and Message-ID: now, in local time. */
+struct msg_time;
+void facts_clock(struct msg_time *c);
+
 /* Fill the facts of F that NEED (ADDR_FACT_ bits, from
  * addr_from_pattern_needs) asks for, each looked up once; the others are
  * "". What cannot be found falls back: the user to "unknown", the host

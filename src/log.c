@@ -65,14 +65,17 @@ void log_format(const struct log_entry *e, char *line, size_t len)
 		size_t k = strlen(line);
 		snprintf(line + k, len - k, " ignored-after-dot=%llu", (unsigned long long)e->after_dot);
 	}
+	if (e->note != NULL) {
+		size_t k = strlen(line);
+		snprintf(line + k, len - k, "%s", e->note);
+	}
 }
 
-/* The logfile's line, with the user's time stamp. */
-static void log_to_file(const struct log_entry *e, const char *line)
+/* The logfile's line, with the user's time stamp; SENT says what became
+ * of the message, for a warning when the log cannot be written. */
+static void log_to_file(const struct cfg_account *a, const char *sent, const char *line)
 {
-	const struct cfg_account *a = e->account;
 	const char *lf = a->val[CFG_LOGFILE], *tf = a->val[CFG_LOGFILE_TIME_FORMAT];
-	const char *sent = e->outcome == OUTCOME_OK ? "sent" : "not sent";
 	char err[KURIER_ERRLEN] = "", stamp[128];
 	int fd = strcmp(lf, "-") == 0 ? 1 : log_open_private(lf, true, err, sizeof err);
 	FILE *fp = fd == 1 ? stdout : fd >= 0 ? fdopen(fd, "a") : NULL;
@@ -126,10 +129,30 @@ void log_submission(const struct log_entry *e)
 		return;
 	log_format(e, line, sizeof line);
 	if (lf != NULL)
-		log_to_file(e, line);
+		log_to_file(e->account, e->outcome == OUTCOME_OK ? "sent" : "not sent", line);
 	if (to_syslog) {
 		openlog("kurier", LOG_PID, log_facility(sl));
 		syslog(e->outcome == OUTCOME_OK ? LOG_INFO : LOG_ERR, "%s", line);
+		closelog();
+	}
+}
+
+void log_event(const struct cfg_account *a, bool ok, const char *fmt, ...)
+{
+	int sl = cfg_enum(a, CFG_SYSLOG, CFG_SYSLOG_OFF);
+	char line[4096];
+	va_list ap;
+
+	if (a->val[CFG_LOGFILE] == NULL && sl == CFG_SYSLOG_OFF)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	if (a->val[CFG_LOGFILE] != NULL)
+		log_to_file(a, ok ? "queued" : "in the queue's failed/ directory", line);
+	if (sl != CFG_SYSLOG_OFF) {
+		openlog("kurier", LOG_PID, log_facility(sl));
+		syslog(ok ? LOG_INFO : LOG_ERR, "%s", line);
 		closelog();
 	}
 }

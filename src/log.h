@@ -20,6 +20,7 @@ struct log_entry {
 	enum outcome outcome;
 	uint64_t size;                       /* message size in octets */
 	uint64_t after_dot;                  /* octets of input ignored after a lone dot */
+	const char *note;                    /* appended as it is (" queue-id=ID"), or NULL */
 };
 
 /* The line without a time stamp, into LINE (at most LEN - 1 bytes):
@@ -34,6 +35,11 @@ void log_format(const struct log_entry *e, char *line, size_t len);
  * when syslog is on. A log that cannot be written is a warning on stderr,
  * never a failed submission. Nothing happens when neither is set. */
 void log_submission(const struct log_entry *e);
+
+/* A line about A's queue that is not an attempt (an entry given up
+ * without one): to A's logfile and syslog, as log_submission writes. OK
+ * says whether it is good news (syslog priority). */
+void log_event(const struct cfg_account *a, bool ok, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* One warning to syslog (facility mail, ident kurier), for what an
  * administrator should hear of even when no account logs. */

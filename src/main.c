@@ -16,6 +16,7 @@
 #include "facts.h"
 #include "log.h"
 #include "outcome.h"
+#include "queue-run.h"
 #include "secret.h"
 #include "submit.h"
 #include "tls.h"
@@ -49,6 +50,11 @@ static int env_account(struct cfg_file *cf)
 	return 1;
 }
 
+static bool queue_mode(enum cli_mode m)
+{
+	return m == CLI_QUEUE_LIST || m == CLI_QUEUE_JSON || m == CLI_QUEUE_RUN || m == CLI_QUEUE_DELETE;
+}
+
 /* The configuration: --host without -a builds the account from the
  * command line alone; else the files (cfg_load_files); with none, msmtp's
  * last resort from the environment. Returns OUTCOME_OK or prints why not. */
@@ -60,7 +66,7 @@ static enum outcome load_config(const struct request *req, const struct diag *d,
 		.xdg_config_home = getenv("XDG_CONFIG_HOME"), .system_file = SYSCONFDIR "/kurierrc",
 	};
 	struct cfg_loaded loaded;
-	int r;
+	int r, e;
 
 	/* msmtp: --host without -a takes every setting from the command line
 	 * and reads no file (cli.c refuses -C with it). */
@@ -81,8 +87,16 @@ static enum outcome load_config(const struct request *req, const struct diag *d,
 			diag_warn("%s", loaded.warning);
 		return OUTCOME_OK;
 	}
-	if (r == 1 && (r = env_account(cf)) != 0)
-		return r > 0 ? OUTCOME_OK : OUTCOME_CONFIG;
+	if (r == 1 && (e = env_account(cf)) != 0)
+		return e > 0 ? OUTCOME_OK : OUTCOME_CONFIG;
+	/* The queue's modes without any configuration: the default queue of
+	 * this user (empty, unless a configuration has gone since). */
+	if (r == 1 && queue_mode(req->mode)) {
+		memset(cf, 0, sizeof *cf);
+		cf->path = xstrdup("no configuration");
+		cf->accounts = cfg_account_new("(none)", "no configuration");
+		return OUTCOME_OK;
+	}
 	diag_error("%s", err);
 	return OUTCOME_CONFIG;
 }
@@ -152,15 +166,9 @@ int main(int argc, char **argv)
 	case CLI_VERSION:
 		print_version();
 		goto out;
-	/* The modes of a queueing sendmail. kurier submits at once and keeps
-	 * no queue, and reads aliases files as text on every message. */
-	case CLI_QUEUE_LIST:
-		puts("Mail queue is empty");
-		goto out;
-	case CLI_QUEUE_RUN:
+	/* kurier reads aliases files as text on every message. */
 	case CLI_NEWALIASES:
-		diag_note(&d, 1, "%s", req.mode == CLI_QUEUE_RUN ? "no queue to run: messages are submitted at once"
-								 : "nothing to rebuild: aliases files are read as they are");
+		diag_note(&d, 1, "nothing to rebuild: aliases files are read as they are");
 		goto out;
 	default:
 		break;
@@ -169,7 +177,24 @@ int main(int argc, char **argv)
 		goto out;
 	have_cf = true;
 
-	o = submit_run(&req, &cf, &d);
+	switch (req.mode) {
+	case CLI_QUEUE_LIST:
+	case CLI_QUEUE_JSON:
+		o = qrun_list(&req, &cf, req.mode == CLI_QUEUE_JSON);
+		break;
+	case CLI_QUEUE_RUN:
+		o = qrun_run(&req, &cf, NULL, &d);
+		break;
+	case CLI_QUEUE_DELETE:
+		o = qrun_delete(&req, &cf);
+		break;
+	case CLI_SMTP_STDIO:
+		o = submit_smtp_stdio(&req, &cf, &d);
+		break;
+	default:
+		o = submit_run(&req, &cf, &d);
+		break;
+	}
 out:
 	if (have_cf)
 		cfg_free(&cf);

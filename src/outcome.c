@@ -162,3 +162,8 @@ enum outcome outcome_worse(enum outcome a, enum outcome b)
 {
 	return outcome_rank(b) > outcome_rank(a) ? b : a;
 }
+
+bool outcome_is_temporary(enum outcome o)
+{
+	return o == OUTCOME_TEMPFAIL;
+}

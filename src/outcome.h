@@ -3,6 +3,8 @@
 #ifndef KURIER_OUTCOME_H
 #define KURIER_OUTCOME_H
 
+#include <stdbool.h>
+
 enum outcome {
 	OUTCOME_OK,          /* accepted for all recipients */
 	OUTCOME_USAGE,       /* bad command line */
@@ -88,5 +90,11 @@ const char *outcome_hint_text(enum outcome_hint h);
 /* The more severe of two outcomes for a run with several failures: a
  * permanent failure beats a temporary one, anything beats OK. */
 enum outcome outcome_worse(enum outcome a, enum outcome b);
+
+/* Whether O may go away by itself: a 4xx, a connection refused, reset or
+ * timed out, a temporary DNS failure, a TLS handshake cut off. Such a
+ * message is worth a fallback account, the queue and a retry; any other
+ * failure is the same on every try. */
+bool outcome_is_temporary(enum outcome o);
 
 #endif

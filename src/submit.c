@@ -12,12 +12,13 @@
 #include "account.h"
 #include "aliases.h"
 #include "facts.h"
+#include "deliver.h"
 #include "input.h"
 #include "log.h"
-#include "secret.h"
+#include "queue.h"
+#include "queue-run.h"
 #include "submit.h"
 #include "tls.h"
-#include "tls-cache.h"
 
 static void print_pretend(const struct cfg_account *a)
 {
@@ -36,29 +37,9 @@ static void print_pretend(const struct cfg_account *a)
 		printf("proxy_port = 1080 (default)\n");
 }
 
-/* The clock and random bytes for the added Date and Message-ID. */
-static void read_clock(struct msg_time *c)
-{
-	time_t now = time(NULL);
-	struct tm tm;
-
-	memset(c, 0, sizeof *c);
-	c->now = (long long)now;
-	if (localtime_r(&now, &tm) == NULL)
-		return;
-	c->year = tm.tm_year + 1900;
-	c->mon = tm.tm_mon;
-	c->mday = tm.tm_mday;
-	c->wday = tm.tm_wday;
-	c->hour = tm.tm_hour;
-	c->min = tm.tm_min;
-	c->sec = tm.tm_sec;
-	c->gmtoff_s = tm.tm_gmtoff;
-}
-
 /* The account for SENDER (the request's -a, else by sender), with the
  * command line's settings applied: *OWN, which the caller frees. */
-static enum outcome pick_account(const struct request *req, const struct cfg_file *cf, const char *sender,
+enum outcome submit_pick_account(const struct request *req, const struct cfg_file *cf, const char *sender,
 				 struct cfg_account **own)
 {
 	char err[KURIER_ERRLEN];
@@ -74,48 +55,6 @@ static enum outcome pick_account(const struct request *req, const struct cfg_fil
 	return o;
 }
 
-/* The secret for account A when its AUTH mode needs one. */
-static enum outcome find_secret(const struct cfg_account *a, char **secret)
-{
-	char err[KURIER_ERRLEN], where[4200], netrc[4096];
-	struct secret_sources src = {
-		.password = a->val[CFG_PASSWORD], .passwordeval = a->val[CFG_PASSWORDEVAL],
-		.where_eval = account_where(a, CFG_PASSWORDEVAL, where, sizeof where), .netrc = netrc,
-		.host = a->val[CFG_HOST], .user = a->val[CFG_USER], .account = a->name, .config = a->path,
-	};
-
-	*secret = NULL;
-	if (account_auth_mode(a) == NULL || !account_auth_needs_user(a))
-		return OUTCOME_OK;
-	snprintf(netrc, sizeof netrc, "%s/.netrc", facts_home_dir());
-	if (secret_lookup(&src, secret, err, sizeof err) != 0) {
-		diag_error("%s", err);
-		return OUTCOME_CONFIG;
-	}
-	return OUTCOME_OK;
-}
-
-/* Where and how to connect, with the TLS session cache file. */
-static enum outcome make_session(const struct cfg_account *a, struct account_session *s, char **cache)
-{
-	char err[KURIER_ERRLEN], hostname[256] = "";
-	enum outcome o;
-	int i;
-
-	if (gethostname(hostname, sizeof hostname) != 0)
-		hostname[0] = '\0';
-	hostname[sizeof hostname - 1] = '\0';
-	if ((o = account_session(a, hostname, s, err, sizeof err)) != OUTCOME_OK) {
-		diag_error("%s", err);
-		return o;
-	}
-	for (i = 0; i < s->nwarn; i++)
-		diag_warn("%s", s->warn[i]);
-	if (s->sc.tls != SESSION_TLS_OFF)
-		s->tls.cache_file = *cache = tls_cache_path(a->name, s->host, s->port);
-	return OUTCOME_OK;
-}
-
 /* The message from standard input through the account's header rules
  * into SP; *RD is the reader, which knows what the message holds. */
 static enum outcome read_input(const struct request *req, const struct cfg_account *a, const char *sender,
@@ -128,7 +67,7 @@ static enum outcome read_input(const struct request *req, const struct cfg_accou
 	bool have_rnd;
 	enum outcome o;
 
-	read_clock(&clock);
+	facts_clock(&clock);
 	/* the Message-ID's uniqueness, from the TLS library's generator */
 	have_rnd = tls_random(rnd, sizeof rnd) == 0;
 	if ((o = account_headers(req, a, sender, &clock, have_rnd ? rnd : NULL, sizeof rnd, h, err, sizeof err)) !=
@@ -139,12 +78,18 @@ static enum outcome read_input(const struct request *req, const struct cfg_accou
 	h->mo.ignore_dots = req->ignore_dots;
 	h->mo.collect_rcpts = req->read_recipients;
 	*rd = msg_reader_new(&h->mo, spool_write, sp);
-	return input_read_message(*rd, sp, head, headlen);
+	return head == NULL && headlen == 1 ? OUTCOME_OK : input_read_message(*rd, sp, head, headlen);
+}
+
+enum outcome submit_reader(const struct request *req, const struct cfg_account *a, const char *sender,
+			   struct account_headers *h, struct msg_reader **rd, struct spool *sp)
+{
+	return read_input(req, a, sender, NULL, 1, h, rd, sp);
 }
 
 /* The envelope: the sender (the From header's with --read-envelope-from
  * and no -f) and the recipients, through the aliases file. */
-static enum outcome make_envelope(const struct request *req, const struct cfg_account *a, const char *sender,
+enum outcome submit_envelope(const struct request *req, const struct cfg_account *a, const char *sender,
 				  const struct msg_reader *rd, const struct spool *sp, char **from,
 				  struct addr_list *rcpts, struct smtp_envelope *env)
 {
@@ -182,6 +127,113 @@ out:
 	return o;
 }
 
+/* How this message goes: the -od option, else the account's queue
+ * keyword. */
+static enum cfg_queue_mode submit_mode(const struct request *req, const struct cfg_account *a, bool *background)
+{
+	*background = false;
+	switch (req->delivery) {
+	case CLI_DELIVER_INTERACTIVE:
+		return CFG_QUEUE_OFF;
+	case CLI_DELIVER_BACKGROUND:
+		*background = true;
+		return CFG_QUEUE_ALWAYS;
+	case CLI_DELIVER_QUEUE:
+		return CFG_QUEUE_ALWAYS;
+	case CLI_DELIVER_DEFAULT:
+		break;
+	}
+	if (cfg_enum(a, CFG_QUEUE, CFG_QUEUE_OFF) == CFG_QUEUE_ALWAYS) {
+		*background = true;
+		return CFG_QUEUE_ALWAYS;
+	}
+	return (enum cfg_queue_mode)cfg_enum(a, CFG_QUEUE, CFG_QUEUE_OFF);
+}
+
+/* A queue run knows the account by its name in the configuration: one
+ * made or changed on the command line cannot be queued. Returns NULL or
+ * why not. */
+static const char *submit_unqueueable(const struct request *req)
+{
+	if (req->nsettings > 0)
+		return "its account has settings from the command line, which a queue run would not know";
+	return NULL;
+}
+
+/* Queue the message; with BACKGROUND, start its delivery. */
+static enum outcome submit_queue(const struct request *req, const struct cfg_file *cf, const struct cfg_account *a,
+				 const struct smtp_envelope *env, struct spool *sp, bool background, const char *why,
+				 struct submit_result *res, struct diag *d)
+{
+	char id[QUEUE_ID_MAX + 1], note[QUEUE_ID_MAX + 4400];
+	enum outcome o = qrun_store(a, env, sp, id, sizeof id);
+
+	if (o != OUTCOME_OK)
+		return o;
+	snprintf(res->queue_id, sizeof res->queue_id, "%s", id);
+	if (why != NULL)
+		diag_warn("message queued as %s: %s; the next queue run (kurier -q) sends it", id, why);
+	else
+		diag_note(d, 1, "queued as %s", id);
+	snprintf(note, sizeof note, "account=%s from=<%s> recipients=%zu mailsize=%llu queued-as=%s%s%s%s", a->name,
+		 env->from, env->nrcpt, (unsigned long long)sp->size, id, why != NULL ? " reason='" : "",
+		 why != NULL ? why : "", why != NULL ? "'" : "");
+	log_event(a, true, "%s", note);
+	if (background)
+		qrun_background(req, cf, a->name, d);
+	return OUTCOME_OK;
+}
+
+enum outcome submit_deliver(const struct request *req, const struct cfg_file *cf, const struct cfg_account *acct,
+			    const struct smtp_envelope *env, struct spool *sp, const struct msg_reader *rd,
+			    struct submit_result *res, struct diag *d)
+{
+	struct submit_result own;
+	struct deliver_item item;
+	enum cfg_queue_mode mode;
+	bool background;
+	enum outcome o;
+
+	if (res == NULL)
+		res = &own;
+	memset(res, 0, sizeof *res);
+	mode = submit_mode(req, acct, &background);
+	if (mode == CFG_QUEUE_ALWAYS) {
+		if (submit_unqueueable(req) != NULL) {
+			diag_error("cannot queue the message: %s; send it now (-odi) or set the account up in the "
+				   "configuration file", submit_unqueueable(req));
+			return OUTCOME_USAGE;
+		}
+		return submit_queue(req, cf, acct, env, sp, background, NULL, res, d);
+	}
+	memset(&item, 0, sizeof item);
+	item.env = env;
+	item.msg = sp;
+	item.longest_body_line = msg_reader_max_body_line(rd);
+	item.after_dot = msg_reader_after_dot(rd, NULL);
+	/* queue fallback: what the attempt says is shown only when the
+	 * message is not queued after all */
+	if (mode == CFG_QUEUE_FALLBACK && submit_unqueueable(req) == NULL)
+		diag_hold();
+	o = deliver_items(cf, acct, &item, 1, NULL, NULL, d);
+	snprintf(res->reply, sizeof res->reply, "%s", item.facts.reply);
+	if (mode == CFG_QUEUE_FALLBACK && outcome_is_temporary(o)) {
+		char why[sizeof item.facts.reply + sizeof item.account + 64];
+		if (submit_unqueueable(req) != NULL) {
+			diag_error("the message was not queued: %s", submit_unqueueable(req));
+			return o;
+		}
+		snprintf(why, sizeof why, "account '%s' failed temporarily: %s", item.account, item.facts.reply);
+		diag_release(false);
+		if (submit_queue(req, cf, acct, env, sp, false, why, res, d) == OUTCOME_OK)
+			return OUTCOME_OK;
+		diag_error("the message was not sent: %s", why);
+		return o;
+	}
+	diag_release(true);
+	return o;
+}
+
 enum outcome submit_run(const struct request *req, const struct cfg_file *cf, struct diag *d)
 {
 	struct spool sp;
@@ -189,12 +241,10 @@ enum outcome submit_run(const struct request *req, const struct cfg_file *cf, st
 	struct addr_list rcpts = { 0 };
 	struct cfg_account *acct = NULL;       /* the account, with the command line's settings */
 	struct account_headers hdr = { 0 };
-	struct account_session as = { 0 };
 	struct host_facts hf;
 	struct smtp_envelope env;
-	struct session_facts facts;
 	char err[KURIER_ERRLEN];
-	char *from = NULL, *sender = NULL, *secret = NULL, *head = NULL, *peek_from = NULL, *cache = NULL;
+	char *from = NULL, *sender = NULL, *head = NULL, *peek_from = NULL;
 	size_t headlen = 0;
 	enum outcome o = OUTCOME_OK;
 
@@ -204,7 +254,7 @@ enum outcome submit_run(const struct request *req, const struct cfg_file *cf, st
 	if (req->mode == CLI_SEND && req->read_envelope_from && req->from == NULL &&
 	    (o = input_peek_header(req, &head, &headlen, &peek_from)) != OUTCOME_OK)
 		goto out;
-	if ((o = pick_account(req, cf, req->from != NULL ? req->from : peek_from, &acct)) != OUTCOME_OK)
+	if ((o = submit_pick_account(req, cf, req->from != NULL ? req->from : peek_from, &acct)) != OUTCOME_OK)
 		goto out;
 	if (req->mode == CLI_SEND) {
 		facts_gather(&hf, addr_from_pattern_needs(acct->val[CFG_FROM]));
@@ -223,34 +273,21 @@ enum outcome submit_run(const struct request *req, const struct cfg_file *cf, st
 		diag_error("%s", err);
 		goto out;
 	}
-	if (req->mode == CLI_PRETEND || (o = find_secret(acct, &secret)) != OUTCOME_OK)
-		goto out;
-	if (req->mode == CLI_SEND &&
-	    (o = make_envelope(req, acct, sender, rd, &sp, &from, &rcpts, &env)) != OUTCOME_OK)
-		goto out;
-	if ((o = make_session(acct, &as, &cache)) != OUTCOME_OK)
+	if (req->mode == CLI_PRETEND)
 		goto out;
 	if (req->mode != CLI_SEND) {
-		as.sc.serverinfo = true;
-		o = session_run(&as.sc, NULL, &sp, d, NULL);
+		o = deliver_serverinfo(acct, d);
 		goto out;
 	}
-	as.sc.auth = account_auth_mode(acct);
-	as.sc.user = acct->val[CFG_USER];
-	as.sc.secret = secret;
-	as.sc.longest_body_line = msg_reader_max_body_line(rd);
-	o = session_run(&as.sc, &env, &sp, d, &facts);
-	log_submission(&(struct log_entry){ .account = acct, .session = &as.sc, .env = &env, .facts = &facts,
-					    .outcome = o, .size = sp.size, .after_dot = msg_reader_after_dot(rd, NULL) });
+	if ((o = submit_envelope(req, acct, sender, rd, &sp, &from, &rcpts, &env)) != OUTCOME_OK)
+		goto out;
+	o = submit_deliver(req, cf, acct, &env, &sp, rd, NULL, d);
 out:
 	cfg_account_free(acct);
-	account_session_free(&as);
 	account_headers_free(&hdr);
-	free(cache);
 	free(sender);
 	free(head);
 	free(peek_from);
-	xfree_secret(secret);
 	free(from);
 	addr_list_free(&rcpts);
 	msg_reader_free(rd);

@@ -164,6 +164,33 @@ static void c_short_msmtp(const struct request *r)
 static void c_read_recipients(const struct request *r) { assert_true(r->read_recipients); }
 static void c_debug(const struct request *r) { assert_true(r->debug); }
 
+static void c_deliver_now(const struct request *r) { assert_int_equal(r->delivery, CLI_DELIVER_INTERACTIVE); }
+static void c_deliver_queue(const struct request *r) { assert_int_equal(r->delivery, CLI_DELIVER_QUEUE); }
+static void c_deliver_background(const struct request *r) { assert_int_equal(r->delivery, CLI_DELIVER_BACKGROUND); }
+static void c_smtp_stdio(const struct request *r) { assert_int_equal(r->mode, CLI_SMTP_STDIO); }
+static void c_queue_json(const struct request *r) { assert_int_equal(r->mode, CLI_QUEUE_JSON); }
+
+static void c_queue_select_id(const struct request *r)
+{
+	assert_int_equal(r->mode, CLI_QUEUE_RUN);
+	assert_string_equal(r->queue_id, "1733.42.abc");
+	assert_int_equal(r->nrcpt_args, 0);
+}
+
+static void c_queue_select_addr(const struct request *r)
+{
+	assert_int_equal(r->mode, CLI_QUEUE_RUN);
+	assert_string_equal(r->queue_rcpt, "bob@");
+	assert_string_equal(r->queue_sender, "alice");
+	assert_null(r->queue_id);
+}
+
+static void c_queue_delete(const struct request *r)
+{
+	assert_int_equal(r->mode, CLI_QUEUE_DELETE);
+	assert_string_equal(r->queue_id, "1733.42.abc");
+}
+
 static const struct cli_row cli_rows[] = {
 	{ { "kurier", "--host=relay", "--port", "25", "--tls=off", "--domain=", "--auth", "--tls",
 	    "--from=app@x", "rcpt@x" }, 0, NULL, c_no_config },
@@ -199,8 +226,23 @@ static const struct cli_row cli_rows[] = {
 	{ { "kurier", "--account=work", "--file", "/tmp/rc", "--from=f@x", "--read-envelope-from",
 	    "--debug", "a@x" }, 0, NULL, c_long },
 	{ { "kurier", "--", "-odd@x" }, 0, NULL, c_dashdash },
-	{ { "kurier", "-oem", "-oep", "-odi", "-odb", "-em", "-ep", "-U", "-G", "-n", "-Ltag", "a@x" },
+	{ { "kurier", "-oem", "-oep", "-em", "-ep", "-U", "-G", "-n", "-Ltag", "a@x" },
 	  0, NULL, c_ignored },
+	{ { "kurier", "-odb", "-odi", "a@x" }, 0, NULL, c_deliver_now },
+	{ { "kurier", "-odq", "a@x" }, 0, NULL, c_deliver_queue },
+	{ { "kurier", "-odd", "a@x" }, 0, NULL, c_deliver_queue },
+	{ { "kurier", "-odi", "-odb", "a@x" }, 0, NULL, c_deliver_background },
+	{ { "kurier", "-odx", "a@x" }, -1, "unknown delivery mode -odx", NULL },
+	{ { "kurier", "-qI", "1733.42.abc" }, 0, NULL, c_queue_select_id },
+	{ { "kurier", "-qI1733.42.abc" }, 0, NULL, c_queue_select_id },
+	{ { "kurier", "-qR", "bob@", "-qSalice" }, 0, NULL, c_queue_select_addr },
+	{ { "kurier", "-qI" }, -1, "option -qI needs a value", NULL },
+	{ { "kurier", "-qX" }, -1, "unknown queue selection -qX", NULL },
+	{ { "kurier", "-q5x" }, -1, "bad -q interval", NULL },
+	{ { "kurier", "--queue-run" }, 0, NULL, c_queue_run },
+	{ { "kurier", "--queue-json" }, 0, NULL, c_queue_json },
+	{ { "kurier", "--queue-delete", "1733.42.abc" }, 0, NULL, c_queue_delete },
+	{ { "kurier", "--queue-delete" }, -1, "needs a value", NULL },
 	{ { "kurier", "-h", "5", "-O", "x=y", "-L", "tag", "-oXfoo", "-bm", "a@x" }, 0, NULL, c_ignored },
 	{ { "kurier", "--pretend" }, 0, NULL, c_pretend },
 	{ { "kurier", "--serverinfo" }, 0, NULL, c_serverinfo },
@@ -214,7 +256,8 @@ static const struct cli_row cli_rows[] = {
 	{ { "newaliases" }, 0, NULL, c_newaliases },
 	{ { "kurier", "-Q" }, -1, "unknown option '-Q'", NULL },
 	{ { "kurier", "--bogus" }, -1, "unknown option '--bogus'", NULL },
-	{ { "kurier", "-bs" }, -1, "mode -bs is not supported", NULL },
+	{ { "kurier", "-bs" }, 0, NULL, c_smtp_stdio },
+	{ { "kurier", "-bd" }, -1, "mode -bd is not supported", NULL },
 	{ { "kurier", "-f" }, -1, "option -f needs a value", NULL },
 	{ { "kurier", "--account" }, -1, "option --account needs a value", NULL },
 	{ { "kurier", "--pretend=1" }, -1, "takes no value", NULL },

@@ -1,0 +1,195 @@
+/* deliver.c: the account's secret and session, the session itself, the
+ * fallback accounts and the log line of each attempt. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "account.h"
+#include "deliver.h"
+#include "facts.h"
+#include "log.h"
+#include "secret.h"
+#include "tls-cache.h"
+
+/* The secret for account A when its AUTH mode needs one. */
+static enum outcome deliver_secret(const struct cfg_account *a, char **secret)
+{
+	char err[KURIER_ERRLEN], where[4200], netrc[4096];
+	struct secret_sources src = {
+		.password = a->val[CFG_PASSWORD], .passwordeval = a->val[CFG_PASSWORDEVAL],
+		.where_eval = account_where(a, CFG_PASSWORDEVAL, where, sizeof where), .netrc = netrc,
+		.host = a->val[CFG_HOST], .user = a->val[CFG_USER], .account = a->name, .config = a->path,
+	};
+
+	*secret = NULL;
+	if (account_auth_mode(a) == NULL || !account_auth_needs_user(a))
+		return OUTCOME_OK;
+	snprintf(netrc, sizeof netrc, "%s/.netrc", facts_home_dir());
+	if (secret_lookup(&src, secret, err, sizeof err) != 0) {
+		diag_error("%s", err);
+		return OUTCOME_CONFIG;
+	}
+	return OUTCOME_OK;
+}
+
+/* Where and how to connect, with the TLS session cache file. */
+static enum outcome deliver_session(const struct cfg_account *a, struct account_session *s, char **cache)
+{
+	char err[KURIER_ERRLEN], hostname[256] = "";
+	enum outcome o;
+	int i;
+
+	if (gethostname(hostname, sizeof hostname) != 0)
+		hostname[0] = '\0';
+	hostname[sizeof hostname - 1] = '\0';
+	if ((o = account_session(a, hostname, s, err, sizeof err)) != OUTCOME_OK) {
+		diag_error("%s", err);
+		return o;
+	}
+	for (i = 0; i < s->nwarn; i++)
+		diag_warn("%s", s->warn[i]);
+	if (s->sc.tls != SESSION_TLS_OFF)
+		s->tls.cache_file = *cache = tls_cache_path(a->name, s->host, s->port);
+	return OUTCOME_OK;
+}
+
+enum outcome deliver_serverinfo(const struct cfg_account *a, struct diag *d)
+{
+	struct account_session as = { 0 };
+	struct spool sp;
+	char *cache = NULL;
+	enum outcome o;
+
+	spool_init(&sp);
+	if ((o = deliver_session(a, &as, &cache)) == OUTCOME_OK) {
+		as.sc.serverinfo = true;
+		o = session_run(&as.sc, NULL, &sp, d, NULL);
+	}
+	account_session_free(&as);
+	free(cache);
+	spool_free(&sp);
+	return o;
+}
+
+/* Finish item I with outcome O. */
+static void deliver_final(struct deliver_item *items, size_t i, enum outcome o, deliver_done_fn *done, void *ctx)
+{
+	items[i].outcome = o;
+	items[i].final = true;
+	if (done != NULL)
+		done(ctx, &items[i], i);
+}
+
+/* One account's attempt at every item not final yet. LAST: no account
+ * follows, so a temporary failure is final too. An account that cannot be
+ * used at all (no host, a secret that cannot be found) ends its items
+ * with that outcome when it is the PRIMARY one; a fallback account's
+ * problem is reported and leaves them as they were. */
+static void deliver_with(const struct cfg_account *a, struct deliver_item *items, size_t n, bool primary,
+			 bool last, deliver_done_fn *done, void *ctx, struct diag *d)
+{
+	struct account_session as = { 0 };
+	char *secret = NULL, *cache = NULL, err[KURIER_ERRLEN];
+	enum outcome o;
+	size_t i;
+	bool used = false;
+
+	err[0] = '\0';
+	if ((o = account_check_sendable(a, err, sizeof err)) != OUTCOME_OK) {
+		diag_error("%s", err);
+		goto out;
+	}
+	if ((o = deliver_secret(a, &secret)) != OUTCOME_OK || (o = deliver_session(a, &as, &cache)) != OUTCOME_OK)
+		goto out;
+	used = true;
+	as.sc.auth = account_auth_mode(a);
+	as.sc.user = a->val[CFG_USER];
+	as.sc.secret = secret;
+	for (i = 0; i < n; i++) {
+		struct deliver_item *it = &items[i];
+		if (it->final)
+			continue;
+		as.sc.longest_body_line = it->longest_body_line;
+		memset(&it->facts, 0, sizeof it->facts);
+		o = session_run(&as.sc, it->env, it->msg, d, &it->facts);
+		snprintf(it->account, sizeof it->account, "%s", a->name);
+		it->outcome = o;
+		log_submission(&(struct log_entry){ .account = a, .session = &as.sc, .env = it->env,
+						    .facts = &it->facts, .outcome = o, .size = it->msg->size,
+						    .after_dot = it->after_dot, .note = it->log_note });
+		if (o == OUTCOME_OK || !outcome_is_temporary(o) || last)
+			deliver_final(items, i, o, done, ctx);
+	}
+out:
+	if (!used && primary)
+		for (i = 0; i < n; i++) {
+			snprintf(items[i].account, sizeof items[i].account, "%s", a->name);
+			snprintf(items[i].facts.reply, sizeof items[i].facts.reply, "%s",
+				 err[0] != '\0' ? err : "the account cannot be used");
+			deliver_final(items, i, o, done, ctx);
+		}
+	account_session_free(&as);
+	free(cache);
+	xfree_secret(secret);
+}
+
+/* The names of a fallback_account list ("a, b c"): up to MAX into NAMES
+ * (each 256 bytes). Returns how many. */
+static size_t deliver_names(const char *list, char (*names)[256], size_t max)
+{
+	const char *p = list;
+	size_t k = 0, len;
+
+	while (k < max) {
+		p += strspn(p, ", \t");
+		if ((len = strcspn(p, ", \t")) == 0)
+			break;
+		snprintf(names[k++], 256, "%.*s", (int)(len < 255 ? len : 255), p);
+		p += len;
+	}
+	return k;
+}
+
+#define DELIVER_FALLBACKS_MAX 16
+
+enum outcome deliver_items(const struct cfg_file *cf, const struct cfg_account *a, struct deliver_item *items,
+			   size_t n, deliver_done_fn *done, void *ctx, struct diag *d)
+{
+	char names[DELIVER_FALLBACKS_MAX][256], where[4200], err[KURIER_ERRLEN];
+	size_t nf = deliver_names(a->val[CFG_FALLBACK_ACCOUNT] != NULL ? a->val[CFG_FALLBACK_ACCOUNT] : "", names,
+				  DELIVER_FALLBACKS_MAX);
+	enum outcome worst = OUTCOME_OK;
+	size_t i, k, left;
+
+	for (i = 0; i < n; i++) {
+		items[i].final = false;
+		items[i].outcome = OUTCOME_TEMPFAIL;
+	}
+	deliver_with(a, items, n, true, nf == 0, done, ctx, d);
+	for (k = 0; k < nf; k++) {
+		const struct cfg_account *f = NULL;
+
+		for (left = 0, i = 0; i < n; i++)
+			left += !items[i].final;
+		if (left == 0)
+			break;
+		if (cf != NULL)
+			f = cfg_choose(cf, names[k], NULL, err, sizeof err);
+		if (f == NULL) {
+			diag_error("%s: fallback_account: no account '%s'; check the name",
+				   account_where(a, CFG_FALLBACK_ACCOUNT, where, sizeof where), names[k]);
+			continue;
+		}
+		diag_warn("account '%s' failed temporarily; trying the fallback account '%s'", a->name, f->name);
+		deliver_with(f, items, n, false, k + 1 == nf, done, ctx, d);
+	}
+	/* a list whose last account could not be used at all */
+	for (i = 0; i < n; i++)
+		if (!items[i].final)
+			deliver_final(items, i, items[i].outcome, done, ctx);
+	for (i = 0; i < n; i++)
+		worst = outcome_worse(worst, items[i].outcome);
+	return worst;
+}
