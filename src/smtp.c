@@ -914,8 +914,10 @@ static void on_data(struct smtp *s, const struct reply *r)
 				smtp_no_progress(s);
 			/* The message keeps its own failure; the session, and
 			 * every message not begun, end here. */
-			smtp_record_in(&s->sres, OUTCOME_TEMPFAIL, STEP_DATA, xstrdup("DATA"), r,
-				       NULL);
+			smtp_record_in(&s->sres, OUTCOME_TEMPFAIL, STEP_DATA, xstrdup("DATA"), NULL,
+				       "the connection was dropped: DATA was accepted (354) although a "
+				       "recipient was refused, and an end of data would have delivered "
+				       "the message to the others");
 			smtp_set_phase(s, PH_ABORT);
 			return;
 		}
