@@ -578,13 +578,15 @@ static void session_finish_rest(struct session *s, struct session_item *items, s
 				size_t n, const struct smtp_result *r, session_item_done_fn *done, void *ctx)
 {
 	struct smtp_result ended = { 0 };
+	char why[] = "the session ended before this message";
 	size_t i;
 
 	if (first >= n)
 		return;
 	if (r->outcome == OUTCOME_OK && !s->conf->serverinfo) {
+		/* the engine always says why; this is a safety net */
 		ended.outcome = OUTCOME_TEMPFAIL;
-		ended.text = (char *)"the session ended before this message";
+		ended.text = why;
 		r = &ended;
 	}
 	if (n > 1)

@@ -36,6 +36,7 @@ _Static_assert(sizeof smtp_phase_names / sizeof smtp_phase_names[0] == PH_COUNT,
 enum smtp_cmd {
 	CMD_GREETING, CMD_EHLO, CMD_HELO, CMD_STARTTLS, CMD_MAIL, CMD_RCPT,
 	CMD_DATA, CMD_EOD, CMD_RSET, CMD_QUIT, CMD_AUTH, CMD_AUTH_STEP,
+	CMD_RSET_NEXT, /* RSET that closes a failed message's transaction before the next */
 };
 
 struct smtp_pending {
@@ -232,7 +233,8 @@ static char *smtp_cmd_text(const struct smtp *s, enum smtp_cmd c, size_t arg)
 	case CMD_RCPT: return smtp_strf("RCPT TO:<%s>", arg < s->nrcpt ? s->rcpt[arg] : "");
 	case CMD_DATA: return xstrdup("DATA");
 	case CMD_EOD: return xstrdup("end of data");
-	case CMD_RSET: return xstrdup("RSET");
+	case CMD_RSET:
+	case CMD_RSET_NEXT: return xstrdup("RSET");
 	case CMD_QUIT: return xstrdup("QUIT");
 	case CMD_AUTH:
 	case CMD_AUTH_STEP: return smtp_strf("AUTH %s", s->auth_mech != NULL ? s->auth_mech : "");
@@ -336,7 +338,7 @@ static void smtp_message_over(struct smtp *s)
 	s->msg_over = true;
 	s->mail_sent = false;
 	if (open) {
-		smtp_send(s, CMD_RSET, 1, "RSET");
+		smtp_send(s, CMD_RSET_NEXT, 0, "RSET");
 		if (!s->pipelining) {
 			smtp_set_phase(s, PH_RSET);
 			return;
@@ -548,8 +550,8 @@ void smtp_begin_message(struct smtp *s, const struct smtp_envelope *env, bool la
 
 	if (s->phase != PH_READY)
 		return;
-	/* A new message: a new result (what the session holds so far, e.g.
-	 * dsn state, belongs to the message before). */
+	/* A new message, a new result: the one before was settled when the
+	 * engine asked for this one. */
 	smtp_forget_message(s);
 	smtp_result_free(&s->res);
 	s->last = last;
@@ -978,7 +980,7 @@ static void on_eod(struct smtp *s, const struct reply *r)
 /* The reply to the RSET that closed a failed message's transaction
  * before the next message. RFC 5321 4.1.1.5: it must be 250; after
  * anything else the server's state is unknown and the session ends. */
-static void on_rset_between(struct smtp *s, const struct reply *r)
+static void on_rset_next(struct smtp *s, const struct reply *r)
 {
 	if (smtp_ok(r)) {
 		if (s->phase == PH_RSET)
@@ -1046,11 +1048,10 @@ static void smtp_on_reply(struct smtp *s, const struct reply *r)
 	case CMD_AUTH:
 	case CMD_AUTH_STEP: on_auth(s, r); break;
 	case CMD_RSET:
-		if (p.arg == 1)
-			on_rset_between(s, r);
-		else if (!s->pipelining)
+		if (!s->pipelining)
 			smtp_send(s, CMD_QUIT, 0, "QUIT");
 		break;
+	case CMD_RSET_NEXT: on_rset_next(s, r); break;
 	case CMD_QUIT:
 		s->pend_len = 0;
 		s->handed = 0;
