@@ -1,11 +1,16 @@
-/* fuzz_smtp.c: a hostile server. Its bytes go into the engine in pieces
- * the first byte sizes; the engine is driven as session.c drives it (the
- * second byte picks STARTTLS, AUTH and the envelope; bit 6 of the first
- * lets the server answer while a write is still under way, as replies are
- * read during a long pipelined write). The engine must end (done or abort)
- * within a bounded number of steps, never change the bytes being written,
- * never ask for the body after a refusal, and a success must come with an
- * answered end of data. */
+/* fuzz_smtp.c: a hostile server. The first byte picks how many messages
+ * the session carries (1 to 3, smtp_begin_message); the server's bytes go
+ * into the engine in pieces the second byte sizes; the engine is driven
+ * as session.c drives it (the third byte picks STARTTLS, AUTH and the
+ * envelope; bit 6 of the second lets the server answer while a write is
+ * still under way, as replies are read during a long pipelined write).
+ * The engine must end (done or abort) within a bounded number of steps,
+ * never change the bytes being written, never ask for a message's body
+ * after its refusal, never ask for more messages than there are, never
+ * QUIT before the last message unless the session failed, never end
+ * before the last message without a session failure; a success must come
+ * with an answered end of data, and a message whose recipients all got a
+ * 250 end of data stays a success whatever follows. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,30 +20,50 @@
 
 static const char *rcpts[3003];
 
+/* Does the group BUF[0..LEN) carry a QUIT command line? */
+static bool has_quit(const char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + 6 <= len; i++)
+		if ((i == 0 || buf[i - 1] == '\n') && memcmp(buf + i, "QUIT\r\n", 6) == 0)
+			return true;
+	return false;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct smtp_params p = { "client.example", false, false, false };
-	struct smtp_envelope e;
+	struct smtp_envelope e[3];
 	struct smtp *s;
-	size_t off = 2, step, steps = 0, i;
-	bool body_sent = false, running = true, eof = false, early;
+	size_t off = 3, step, steps = 0, i, nmsg, begun = 0, bodies = 0;
+	bool running = true, eof = false, early, delivered = false;
 
-	if (size < 2)
+	if (size < 3)
 		return 0;
+	nmsg = (size_t)data[0] % 3 + 1;
+	data++;
+	size--;
+	off--;
 	step = (size_t)data[0] % 64 + 1;
 	early = data[0] & 64;
 	p.starttls = data[1] & 1;
 	p.auth = data[1] & 2;
-	memset(&e, 0, sizeof e);
-	e.from = data[1] & 4 ? "" : "alice@example.org";
-	e.rcpt = rcpts;
-	e.nrcpt = (size_t)(data[1] >> 3) % 4;
+	memset(&e[0], 0, sizeof e[0]);
+	e[0].from = data[1] & 4 ? "" : "alice@example.org";
+	e[0].rcpt = rcpts;
+	e[0].nrcpt = (size_t)(data[1] >> 3) % 4;
 	if (data[0] & 128)
-		e.nrcpt += 3000; /* a group longer than SMTP_GROUP_MAX */
-	e.size = 1000;
-	e.eightbit = data[1] & 32;
-	e.dsn_notify = data[1] & 64 ? "FAILURE" : NULL;
-	e.dsn_required = data[1] & 128;
+		e[0].nrcpt += 3000; /* a group longer than SMTP_GROUP_MAX */
+	e[0].size = 1000;
+	e[0].eightbit = data[1] & 32;
+	e[0].dsn_notify = data[1] & 64 ? "FAILURE" : NULL;
+	e[0].dsn_required = data[1] & 128;
+	/* the middle message differs: 8-bit the other way, and bigger */
+	e[1] = e[0];
+	e[1].eightbit = !e[0].eightbit;
+	e[1].size = 200000;
+	e[2] = e[0];
 	for (i = 0; i < sizeof rcpts / sizeof rcpts[0]; i++)
 		rcpts[i] = i % 3 == 0 ? "bob@example.org" : i % 3 == 1 ? "carol@example.org" : "dave@example.org";
 	s = smtp_new(&p);
@@ -54,6 +79,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 			smtp_output(s, &buf, &len);
 			smtp_output_log(s, &log, &loglen);
+			/* QUIT goes with the last message, or after a failure
+			 * of the session */
+			if (has_quit(buf, len) && begun < nmsg)
+				FUZZ_ASSERT(smtp_session_result(s)->outcome != OUTCOME_OK);
 			copy = malloc(len + 1);
 			FUZZ_ASSERT(copy != NULL);
 			memcpy(copy, buf, len);
@@ -83,15 +112,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 			break;
 		case SMTP_NEED_ENVELOPE:
-			smtp_begin(s, &e);
+			FUZZ_ASSERT(begun < nmsg);
+			if (begun > 0 && smtp_result(s)->outcome == OUTCOME_OK)
+				FUZZ_ASSERT(bodies > 0 && smtp_result(s)->final_reply != NULL);
+			smtp_begin_message(s, &e[begun], begun + 1 == nmsg);
+			begun++;
+			bodies = 0;
+			delivered = false;
+			FUZZ_ASSERT(smtp_result(s)->transactions == 0);
 			break;
 		case SMTP_START_TLS:
 			smtp_tls_started(s);
 			break;
 		case SMTP_SEND_BODY:
-			FUZZ_ASSERT(!body_sent);
 			FUZZ_ASSERT(smtp_result(s)->outcome == OUTCOME_OK);
-			body_sent = true;
+			bodies++;
 			smtp_body_done(s);
 			break;
 		case SMTP_AUTH_BEGIN:
@@ -105,10 +140,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			running = false;
 			break;
 		}
+		/* RFC 5321 4.1.1.10: every recipient of the message got it */
+		if (begun > 0 && e[begun - 1].nrcpt > 0 && smtp_result(s)->delivered == e[begun - 1].nrcpt)
+			delivered = true;
+		if (delivered)
+			FUZZ_ASSERT(smtp_result(s)->outcome == OUTCOME_OK);
 	}
 	FUZZ_ASSERT(!running);
-	if (smtp_result(s)->outcome == OUTCOME_OK)
-		FUZZ_ASSERT(body_sent && smtp_result(s)->final_reply != NULL);
+	if (begun > 0 && smtp_result(s)->outcome == OUTCOME_OK && !p.serverinfo)
+		FUZZ_ASSERT(bodies > 0 && smtp_result(s)->final_reply != NULL);
+	/* the session ended before its last message: it failed */
+	if (begun < nmsg)
+		FUZZ_ASSERT(smtp_session_result(s)->outcome != OUTCOME_OK);
 	smtp_free(s);
 	return 0;
 }

@@ -16,12 +16,15 @@
 
 #define SESSION_IO_BLOCK 65536
 #define SESSION_CONNECT_TIMEOUT 60
-#define SESSION_OVERALL_TIMEOUT 3600L /* seconds; no submission may take longer */
+#define SESSION_OVERALL_TIMEOUT 3600L /* seconds; no message may take longer */
 
 struct session {
 	const struct session_conf *conf;
 	struct diag *diag;
 	const struct smtp_envelope *env;
+	const struct session_item *item; /* the message in progress, or NULL */
+	size_t nitems;           /* messages in the batch */
+	char host[300];          /* HOST, or "HOST: message K of N" in a batch */
 	struct smtp *smtp;
 	struct transport tr;
 	char *in;                /* read buffer */
@@ -64,8 +67,9 @@ static void session_timeout(struct session *s)
 	char t[400];
 
 	if (session_now_ms() >= s->overall_deadline)
-		snprintf(t, sizeof t, "the session took longer than %ld seconds in all (%s)",
-			 SESSION_OVERALL_TIMEOUT, smtp_step_name(s->smtp));
+		snprintf(t, sizeof t, "the %s took longer than %ld seconds in all (%s)",
+			 s->nitems > 1 ? "message" : "session", SESSION_OVERALL_TIMEOUT,
+			 smtp_step_name(s->smtp));
 	else
 		snprintf(t, sizeof t, "timed out after %d seconds waiting for the server (%s)%s",
 			 s->conf->timeout_s > 0 ? s->conf->timeout_s : smtp_wait_timeout(s->smtp),
@@ -284,7 +288,7 @@ static const char *session_auth_hint(const struct session *s, const struct smtp_
 
 static void session_report(const struct session *s, const struct smtp_result *r)
 {
-	const char *host = s->conf->host;
+	const char *host = s->host;
 	char hint[1024];
 	size_t i;
 
@@ -346,11 +350,11 @@ static void session_report(const struct session *s, const struct smtp_result *r)
 			   s->env != NULL ? s->env->nrcpt : 0, r->transactions, r->transactions == 1 ? "" : "s");
 	/* RFC 5322 2.1.1: at most 998 octets per line. kurier sends longer
 	 * body lines as they are, so a server that refuses them is explained. */
-	if (r->step == STEP_EOD && r->code >= 500 && s->conf->longest_body_line > 998)
+	if (r->step == STEP_EOD && r->code >= 500 && s->item != NULL && s->item->longest_body_line > 998)
 		diag_error("the message has a body line of %zu octets, more than the 998 that RFC 5322 "
 			   "allows, and kurier does not rewrap it; wrap the text, or send the part "
 			   "quoted-printable or base64 encoded",
-			   s->conf->longest_body_line);
+			   s->item->longest_body_line);
 }
 
 /* Upgrade the connection; on failure the engine is told and -1 returned. */
@@ -504,9 +508,9 @@ static void session_print_serverinfo(const struct session *s)
 	}
 }
 
-static void session_fill_facts(struct session *s, struct session_facts *f)
+/* FACTS of a message whose result is R. */
+static void session_fill_facts(struct session *s, const struct smtp_result *r, struct session_facts *f)
 {
-	const struct smtp_result *r = smtp_result(s->smtp);
 	struct tls_info ti;
 
 	snprintf(f->tls, sizeof f->tls, "off");
@@ -538,8 +542,67 @@ static void session_fill_facts(struct session *s, struct session_facts *f)
 		snprintf(f->reply, sizeof f->reply, "%s", r->text != NULL ? r->text : "");
 }
 
-enum outcome session_run(const struct session_conf *c, const struct smtp_envelope *env,
-			 struct spool *msg, struct diag *d, struct session_facts *facts)
+/* Name the message in progress in what is printed about it. */
+static void session_set_item(struct session *s, const struct session_item *it, size_t i)
+{
+	s->item = it;
+	s->env = it != NULL ? it->env : NULL;
+	if (it != NULL && s->nitems > 1)
+		snprintf(s->host, sizeof s->host, "%s: message %zu of %zu", s->conf->host, i + 1, s->nitems);
+	else
+		snprintf(s->host, sizeof s->host, "%s", s->conf->host);
+}
+
+/* Message IT (number I) is over with result R: print it, fill its facts,
+ * hand it to DONE. */
+static void session_finish_item(struct session *s, struct session_item *it, size_t i,
+				const struct smtp_result *r, session_item_done_fn *done, void *ctx)
+{
+	it->outcome = r->outcome;
+	if (r->outcome != OUTCOME_OK)
+		session_report(s, r);
+	else if (!s->conf->serverinfo)
+		diag_note(s->diag, 1, "%s: message accepted: %s", s->host,
+			  r->final_reply != NULL ? r->final_reply : "");
+	if (r->outcome == OUTCOME_OK && r->dsn_dropped)
+		diag_warn("%s: the server does not offer DSN; delivery status notification options were dropped",
+			  s->host);
+	session_fill_facts(s, r, &it->facts);
+	if (done != NULL)
+		done(ctx, it, i);
+}
+
+/* The session ended before ITEMS[FIRST..N): they get its outcome R (a
+ * temporary failure if it has none). */
+static void session_finish_rest(struct session *s, struct session_item *items, size_t first,
+				size_t n, const struct smtp_result *r, session_item_done_fn *done, void *ctx)
+{
+	struct smtp_result ended = { 0 };
+	char why[] = "the session ended before this message";
+	size_t i;
+
+	if (first >= n)
+		return;
+	if (r->outcome == OUTCOME_OK && !s->conf->serverinfo) {
+		/* the engine always says why; this is a safety net */
+		ended.outcome = OUTCOME_TEMPFAIL;
+		ended.text = why;
+		r = &ended;
+	}
+	if (n > 1)
+		diag_error("%s: %zu of %zu messages not sent; the session ended before them", s->conf->host,
+			   n - first, n);
+	for (i = first; i < n; i++) {
+		items[i].outcome = r->outcome;
+		items[i].begun = false;
+		session_fill_facts(s, r, &items[i].facts);
+		if (done != NULL)
+			done(ctx, &items[i], i);
+	}
+}
+
+enum outcome session_run_batch(const struct session_conf *c, struct session_item *items, size_t n,
+			       session_item_done_fn *done, void *ctx, struct diag *d)
 {
 	struct smtp_params p = { c->ehlo_name, c->tls == SESSION_TLS_STARTTLS, c->serverinfo,
 				 c->auth != NULL && !c->serverinfo };
@@ -549,25 +612,41 @@ enum outcome session_run(const struct session_conf *c, const struct smtp_envelop
 	int cto = (c->timeout_s > 0 ? c->timeout_s : SESSION_CONNECT_TIMEOUT) * 1000;
 	struct net_target to = { c->host, c->port, c->proxy_host, c->proxy_port, cto };
 	bool running = true;
+	size_t next = 0;         /* the next item to begin */
+	size_t cur = n;          /* the item in progress; n: none */
+	size_t i;
 
+	if (n == 0)
+		return OUTCOME_OK;
+	for (i = 0; i < n; i++) {
+		items[i].outcome = OUTCOME_OK;
+		items[i].begun = false;
+		memset(&items[i].facts, 0, sizeof items[i].facts);
+	}
 	memset(&s, 0, sizeof s);
 	s.conf = c;
 	s.diag = d;
-	s.env = env;
+	s.nitems = n;
+	session_set_item(&s, NULL, 0);
 	if (c->proxy_host != NULL)
 		diag_note(d, 1, "connecting to %s port %s through the proxy %s port %s", c->host, c->port,
 			  c->proxy_host, c->proxy_port);
 	else
 		diag_note(d, 1, "connecting to %s port %s", c->host, c->port);
 	if (net_connect(&to, &s.tr, &fail, err, sizeof err) != 0) {
-		if (facts != NULL) {
-			snprintf(facts->tls, sizeof facts->tls, "off");
-			snprintf(facts->auth, sizeof facts->auth, "off");
-			snprintf(facts->reply, sizeof facts->reply, "%s", err);
-		}
 		diag_error("%s; %s", err, fail == OUTCOME_TEMPFAIL ? "try again later, or check host and port"
 					  : c->proxy_host != NULL ? "check proxy_host and proxy_port"
 					  : "check the host setting");
+		if (n > 1)
+			diag_error("%s: %zu of %zu messages not sent; the session ended before them", c->host, n, n);
+		for (i = 0; i < n; i++) {
+			items[i].outcome = fail;
+			snprintf(items[i].facts.tls, sizeof items[i].facts.tls, "off");
+			snprintf(items[i].facts.auth, sizeof items[i].facts.auth, "off");
+			snprintf(items[i].facts.reply, sizeof items[i].facts.reply, "%s", err);
+			if (done != NULL)
+				done(ctx, &items[i], i);
+		}
 		return fail;
 	}
 	diag_trace_note(d, "connected to %s port %s", c->host, c->port);
@@ -587,17 +666,31 @@ enum outcome session_run(const struct session_conf *c, const struct smtp_envelop
 			session_do_read(&s);
 			break;
 		case SMTP_NEED_ENVELOPE:
-			if (env == NULL)
+			/* The message before is over: settle it before the
+			 * next one is begun. */
+			if (cur < n)
+				session_finish_item(&s, &items[cur], cur, smtp_result(s.smtp), done, ctx);
+			if (next == n || items[next].env == NULL) {
+				cur = n;
+				session_set_item(&s, NULL, 0);
 				smtp_fail(s.smtp, OUTCOME_SOFTWARE, "no envelope", true);
-			else
-				smtp_begin(s.smtp, env);
+				break;
+			}
+			cur = next++;
+			items[cur].begun = true;
+			session_set_item(&s, &items[cur], cur);
+			/* Each message gets its own hour; the first shares it
+			 * with the set-up. */
+			if (cur > 0)
+				s.overall_deadline = session_now_ms() + SESSION_OVERALL_TIMEOUT * 1000L;
+			smtp_begin_message(s.smtp, items[cur].env, cur == n - 1);
 			break;
 		case SMTP_START_TLS:
 			if (session_start_tls(&s) == 0)
 				smtp_tls_started(s.smtp);
 			break;
 		case SMTP_SEND_BODY:
-			session_send_body(&s, msg);
+			session_send_body(&s, items[cur].msg);
 			break;
 		case SMTP_AUTH_BEGIN:
 			session_auth_begin(&s);
@@ -611,19 +704,19 @@ enum outcome session_run(const struct session_conf *c, const struct smtp_envelop
 			break;
 		}
 	}
-	o = smtp_result(s.smtp)->outcome;
-	if (o != OUTCOME_OK)
-		session_report(&s, smtp_result(s.smtp));
-	else if (c->serverinfo)
-		session_print_serverinfo(&s);
-	else
-		diag_note(d, 1, "%s: message accepted: %s", c->host,
-			  smtp_result(s.smtp)->final_reply ? smtp_result(s.smtp)->final_reply : "");
-	if (o == OUTCOME_OK && smtp_result(s.smtp)->dsn_dropped)
-		diag_warn("%s: the server does not offer DSN; delivery status notification options were dropped",
-			  c->host);
-	if (facts != NULL)
-		session_fill_facts(&s, facts);
+	if (cur < n) {
+		session_finish_item(&s, &items[cur], cur, smtp_result(s.smtp), done, ctx);
+		session_set_item(&s, NULL, 0);
+	} else if (next == 0) {
+		/* Before any message: the set-up failed (or --serverinfo). */
+		o = smtp_result(s.smtp)->outcome;
+		if (o != OUTCOME_OK)
+			session_report(&s, smtp_result(s.smtp));
+		else if (c->serverinfo)
+			session_print_serverinfo(&s);
+	}
+	session_finish_rest(&s, items, next, n, smtp_session_result(s.smtp), done, ctx);
+	o = smtp_session_result(s.smtp)->outcome;
 	transport_close(&s.tr);
 	auth_free(s.auth);
 	smtp_free(s.smtp);
@@ -631,4 +724,19 @@ enum outcome session_run(const struct session_conf *c, const struct smtp_envelop
 	free(s.blk);
 	free(s.raw);
 	return o;
+}
+
+enum outcome session_run(const struct session_conf *c, const struct smtp_envelope *env,
+			 struct spool *msg, struct diag *d, struct session_facts *facts)
+{
+	struct session_item it;
+
+	memset(&it, 0, sizeof it);
+	it.env = env;
+	it.msg = msg;
+	it.longest_body_line = c->longest_body_line;
+	session_run_batch(c, &it, 1, NULL, NULL, d);
+	if (facts != NULL)
+		*facts = it.facts;
+	return it.outcome;
 }

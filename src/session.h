@@ -43,8 +43,43 @@ struct session_facts {
 
 /* Submit the spooled message with envelope ENV (NULL for serverinfo).
  * Prints every failure as "kurier: HOST: COMMAND: REPLY; hint", fills
- * FACTS when it is not NULL, and returns the outcome. */
+ * FACTS when it is not NULL, and returns the outcome. A batch of one
+ * message (session_run_batch). */
 enum outcome session_run(const struct session_conf *c, const struct smtp_envelope *env,
 			 struct spool *msg, struct diag *d, struct session_facts *facts);
+
+/* One message of a batch. C's longest_body_line is not used for it. */
+struct session_item {
+	const struct smtp_envelope *env;   /* in */
+	struct spool *msg;                 /* in: sealed, rewindable (spool_rewind) */
+	size_t longest_body_line;          /* in: for the "line over 998" explanation */
+	enum outcome outcome;              /* out: OUTCOME_OK = 250 to its end of data */
+	bool begun;                        /* out: false = the session ended before this
+					      message's turn (its MAIL, or the engine's own
+					      refusal of its envelope) */
+	struct session_facts facts;        /* out: tls, auth, the reply that decided it */
+};
+
+/* Called as soon as item I's outcome is known (before the next message is
+ * begun): the queue removes an entry right after its 250, so a crash later
+ * in the session cannot send it twice. */
+typedef void session_item_done_fn(void *ctx, struct session_item *item, size_t i);
+
+/* Send ITEMS[0..N) in order over one connection and one authentication
+ * (RFC 5321 3.3). Every item ends up with an outcome; a refusal of one
+ * message (MAIL, RCPT, DATA, end of data, or its envelope refused by the
+ * engine) fails that message alone. Items not begun get the outcome that
+ * ended the session (connect failure, TLS, AUTH, 421, timeout, EOF, the
+ * RFC 2920 trap) with begun=false, and DONE (may be NULL) is called for
+ * them too, in order. Each failure is printed as session_run prints it;
+ * when N > 1 a message's lines name it ("HOST: message K of N: COMMAND:
+ * ..."), the session's own failure is printed once, and one line counts
+ * the messages not begun. Reply deadlines are per reply; the overall
+ * limit of an hour is per message (the first shares its hour with the
+ * connection, greeting and AUTH). Returns the worst outcome of the
+ * session itself: OK when it reached QUIT (or its end after the last
+ * message), else what ended it. */
+enum outcome session_run_batch(const struct session_conf *c, struct session_item *items, size_t n,
+			       session_item_done_fn *done, void *ctx, struct diag *d);
 
 #endif

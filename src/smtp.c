@@ -19,6 +19,7 @@ enum smtp_phase {
 	PH_TRANSACTION,
 	PH_BODY,
 	PH_EOD,
+	PH_RSET,
 	PH_CANCEL,
 	PH_DONE,
 	PH_ABORT,
@@ -27,7 +28,7 @@ enum smtp_phase {
 
 static const char *const smtp_phase_names[] = {
 	"greeting", "EHLO", "STARTTLS", "TLS handshake", "AUTH", "ready", "MAIL/RCPT/DATA",
-	"message body", "end of data", "QUIT", "done", "abort",
+	"message body", "end of data", "RSET", "QUIT", "done", "abort",
 };
 _Static_assert(sizeof smtp_phase_names / sizeof smtp_phase_names[0] == PH_COUNT,
 	       "one name per phase");
@@ -35,6 +36,7 @@ _Static_assert(sizeof smtp_phase_names / sizeof smtp_phase_names[0] == PH_COUNT,
 enum smtp_cmd {
 	CMD_GREETING, CMD_EHLO, CMD_HELO, CMD_STARTTLS, CMD_MAIL, CMD_RCPT,
 	CMD_DATA, CMD_EOD, CMD_RSET, CMD_QUIT, CMD_AUTH, CMD_AUTH_STEP,
+	CMD_RSET_NEXT, /* RSET that closes a failed message's transaction before the next */
 };
 
 struct smtp_pending {
@@ -101,7 +103,10 @@ struct smtp {
 	bool mail_ok;
 	bool mail_sent;                 /* MAIL went out and the transaction is open */
 	bool failed;                    /* something in this transaction failed */
-	struct smtp_result res;
+	bool last;                      /* the message is the session's last: QUIT follows it */
+	bool msg_over;                  /* ...and it is over, not the last: res is final */
+	struct smtp_result res;         /* the message in progress */
+	struct smtp_result sres;        /* the session: what ended it, or OK */
 };
 
 /* ---- small helpers ----------------------------------------------------- */
@@ -228,7 +233,8 @@ static char *smtp_cmd_text(const struct smtp *s, enum smtp_cmd c, size_t arg)
 	case CMD_RCPT: return smtp_strf("RCPT TO:<%s>", arg < s->nrcpt ? s->rcpt[arg] : "");
 	case CMD_DATA: return xstrdup("DATA");
 	case CMD_EOD: return xstrdup("end of data");
-	case CMD_RSET: return xstrdup("RSET");
+	case CMD_RSET:
+	case CMD_RSET_NEXT: return xstrdup("RSET");
 	case CMD_QUIT: return xstrdup("QUIT");
 	case CMD_AUTH:
 	case CMD_AUTH_STEP: return smtp_strf("AUTH %s", s->auth_mech != NULL ? s->auth_mech : "");
@@ -236,27 +242,62 @@ static char *smtp_cmd_text(const struct smtp *s, enum smtp_cmd c, size_t arg)
 	return xstrdup("?");
 }
 
-/* Record the first failure of the run; later ones only make it worse.
- * Returns true when this one was recorded. */
-static bool smtp_record(struct smtp *s, enum outcome o, enum outcome_step step, char *command,
-			const struct reply *r, const char *text)
+/* Record the first failure in RES; later ones only make it worse. Takes
+ * COMMAND. Returns true when this one was recorded. */
+static bool smtp_record_in(struct smtp_result *res, enum outcome o, enum outcome_step step,
+			   char *command, const struct reply *r, const char *text)
 {
-	if (s->res.outcome != OUTCOME_OK && outcome_worse(s->res.outcome, o) == s->res.outcome) {
+	if (res->outcome != OUTCOME_OK && outcome_worse(res->outcome, o) == res->outcome) {
 		free(command);
 		return false;
 	}
-	free(s->res.command);
-	free(s->res.text);
-	s->res.outcome = o;
-	s->res.step = step;
-	s->res.command = command;
-	s->res.code = r != NULL ? r->code : 0;
-	s->res.enh[0] = '\0';
+	free(res->command);
+	free(res->text);
+	res->outcome = o;
+	res->step = step;
+	res->command = command;
+	res->code = r != NULL ? r->code : 0;
+	res->enh[0] = '\0';
 	if (r != NULL)
-		memcpy(s->res.enh, r->enh, sizeof s->res.enh);
-	s->res.text = xstrdup(r != NULL ? (r->text != NULL ? r->text : "") : text != NULL ? text : "");
-	s->res.hint = outcome_default_hint(o);
+		memcpy(res->enh, r->enh, sizeof res->enh);
+	res->text = xstrdup(r != NULL ? (r->text != NULL ? r->text : "") : text != NULL ? text : "");
+	res->hint = outcome_default_hint(o);
 	return true;
+}
+
+/* A failure of the message in progress alone (a refusal of its MAIL,
+ * RCPT, DATA or end of data, or the engine's own refusal of its
+ * envelope): the session goes on with the next message. */
+static bool smtp_record_message(struct smtp *s, enum outcome o, enum outcome_step step,
+				char *command, const struct reply *r, const char *text)
+{
+	return smtp_record_in(&s->res, o, step, command, r, text);
+}
+
+/* A failure of the session (greeting, EHLO, STARTTLS, TLS, AUTH, or one
+ * that ends it: 421, EOF, timeout, protocol error): also the result of
+ * the message in progress. Returns true when the message recorded it. */
+static bool smtp_record(struct smtp *s, enum outcome o, enum outcome_step step, char *command,
+			const struct reply *r, const char *text)
+{
+	if (s->msg_over) /* between messages: the one before is settled */
+		return smtp_record_in(&s->sres, o, step, command, r, text);
+	smtp_record_in(&s->sres, o, step, command != NULL ? xstrdup(command) : NULL, r, text);
+	return smtp_record_in(&s->res, o, step, command, r, text);
+}
+
+static void smtp_result_free(struct smtp_result *res)
+{
+	size_t i;
+
+	free(res->command);
+	free(res->text);
+	free(res->final_reply);
+	for (i = 0; i < res->nrejects; i++)
+		free(res->rejects[i].text);
+	free(res->rejects);
+	memset(res, 0, sizeof *res);
+	res->outcome = OUTCOME_OK;
 }
 
 static void smtp_abort(struct smtp *s, enum outcome o, enum outcome_step step, const char *text)
@@ -278,6 +319,32 @@ static void smtp_cancel(struct smtp *s)
 	}
 	if (!s->quit_sent)
 		smtp_send(s, CMD_QUIT, 0, "QUIT");
+}
+
+/* The message in progress is over without a 250 to its end of data (its
+ * failure is recorded). The last one ends the session politely; after any
+ * other the session goes on: RSET where the server still holds a
+ * transaction (MAIL accepted, no end of data answered; RFC 5321 4.1.1.5),
+ * pipelined ahead of the next MAIL group when the server pipelines, else
+ * answered first. */
+static void smtp_message_over(struct smtp *s)
+{
+	bool open = s->mail_sent && s->mail_ok;
+
+	if (s->last) {
+		smtp_cancel(s);
+		return;
+	}
+	s->msg_over = true;
+	s->mail_sent = false;
+	if (open) {
+		smtp_send(s, CMD_RSET_NEXT, 0, "RSET");
+		if (!s->pipelining) {
+			smtp_set_phase(s, PH_RSET);
+			return;
+		}
+	}
+	smtp_set_phase(s, PH_READY);
 }
 
 /* Drop whatever is still to be written (the session is over). */
@@ -325,8 +392,8 @@ static void smtp_fill_group(struct smtp *s)
  * rather than loop. */
 static void smtp_no_progress(struct smtp *s)
 {
-	smtp_record(s, OUTCOME_TEMPFAIL, STEP_RCPT, smtp_cmd_text(s, CMD_RCPT, s->deferral_rcpt),
-		    &s->deferral, NULL);
+	smtp_record_message(s, OUTCOME_TEMPFAIL, STEP_RCPT, smtp_cmd_text(s, CMD_RCPT, s->deferral_rcpt),
+			    &s->deferral, NULL);
 }
 
 /* Lock-step: every RCPT of the transaction is answered. */
@@ -339,7 +406,7 @@ static void smtp_after_rcpts(struct smtp *s)
 	}
 	if (!s->failed && s->deferred > 0)
 		smtp_no_progress(s);
-	smtp_cancel(s);
+	smtp_message_over(s);
 }
 
 /* Open a transaction for every recipient not accepted yet. */
@@ -440,12 +507,42 @@ static bool smtp_refused_envelope(struct smtp *s, const struct smtp_envelope *en
 	}
 	if (why == NULL)
 		return false;
-	smtp_record(s, o, STEP_MAIL, NULL, NULL, why);
-	smtp_cancel(s);
+	smtp_record_message(s, o, STEP_MAIL, NULL, NULL, why);
+	smtp_message_over(s);
 	return true;
 }
 
+/* Free the envelope of the message before (none for the first). */
+static void smtp_forget_message(struct smtp *s)
+{
+	size_t i;
+
+	free(s->rstate);
+	free(s->txn);
+	reply_free(&s->deferral);
+	memset(&s->deferral, 0, sizeof s->deferral);
+	free(s->from);
+	for (i = 0; i < s->nrcpt; i++) {
+		free(s->rcpt[i]);
+		free(s->rcpt_params[i]);
+	}
+	free(s->rcpt);
+	free(s->rcpt_params);
+	free(s->mail_params);
+	s->rstate = NULL;
+	s->txn = NULL;
+	s->from = NULL;
+	s->rcpt = s->rcpt_params = NULL;
+	s->mail_params = NULL;
+	s->nrcpt = s->ntxn = s->txn_next = 0;
+}
+
 void smtp_begin(struct smtp *s, const struct smtp_envelope *env)
+{
+	smtp_begin_message(s, env, true);
+}
+
+void smtp_begin_message(struct smtp *s, const struct smtp_envelope *env, bool last)
 {
 	struct smtp_buf mp = { 0 };
 	bool want_dsn = smtp_wants_dsn(env);
@@ -453,6 +550,14 @@ void smtp_begin(struct smtp *s, const struct smtp_envelope *env)
 
 	if (s->phase != PH_READY)
 		return;
+	/* A new message, a new result: the one before was settled when the
+	 * engine asked for this one. */
+	smtp_forget_message(s);
+	smtp_result_free(&s->res);
+	s->last = last;
+	s->msg_over = false;
+	s->mail_sent = false;
+	s->mail_ok = false;
 	s->from = xstrdup(env->from);
 	s->nrcpt = env->nrcpt;
 	s->rcpt = xcalloc(env->nrcpt, sizeof *s->rcpt);
@@ -515,11 +620,19 @@ static bool smtp_ok(const struct reply *r)
 	return r->code >= 200 && r->code < 300;
 }
 
+/* A refusal of command C: of the message in progress when C belongs to
+ * its transaction, of the session otherwise (and always for 421, RFC
+ * 5321 3.8: the server is closing the channel). */
 static void smtp_fail_reply(struct smtp *s, enum smtp_cmd c, size_t arg, const struct reply *r)
 {
 	struct outcome_judgement j = outcome_judge(smtp_cmd_step(c), r->code, r->enh, r->text);
+	bool message = r->code != 421 && (c == CMD_MAIL || c == CMD_RCPT || c == CMD_DATA || c == CMD_EOD);
 
-	if (smtp_record(s, j.outcome, smtp_cmd_step(c), smtp_cmd_text(s, c, arg), r, NULL))
+	if (!message && smtp_record_in(&s->sres, j.outcome, smtp_cmd_step(c), smtp_cmd_text(s, c, arg), r,
+				       NULL))
+		s->sres.hint = j.hint;
+	if (!s->msg_over &&
+	    smtp_record_message(s, j.outcome, smtp_cmd_step(c), smtp_cmd_text(s, c, arg), r, NULL))
 		s->res.hint = j.hint;
 }
 
@@ -742,7 +855,7 @@ static void on_mail(struct smtp *s, const struct reply *r)
 	smtp_fail_reply(s, CMD_MAIL, 0, r);
 	s->failed = true;
 	if (!s->pipelining)
-		smtp_cancel(s);
+		smtp_message_over(s);
 }
 
 /* RFC 5321 4.5.3.1.10: a server out of room for recipients answers 452
@@ -801,6 +914,12 @@ static void on_data(struct smtp *s, const struct reply *r)
 			 * to the others; the only safe end is to drop the line. */
 			if (!s->failed && s->deferred > 0)
 				smtp_no_progress(s);
+			/* The message keeps its own failure; the session, and
+			 * every message not begun, end here. */
+			smtp_record_in(&s->sres, OUTCOME_TEMPFAIL, STEP_DATA, xstrdup("DATA"), NULL,
+				       "the connection was dropped: DATA was accepted (354) although a "
+				       "recipient was refused, and an end of data would have delivered "
+				       "the message to the others");
 			smtp_set_phase(s, PH_ABORT);
 			return;
 		}
@@ -814,7 +933,7 @@ static void on_data(struct smtp *s, const struct reply *r)
 	else if (!s->failed)
 		smtp_fail_reply(s, CMD_DATA, 0, r);
 	s->failed = true;
-	smtp_cancel(s);
+	smtp_message_over(s);
 }
 
 static void on_eod(struct smtp *s, const struct reply *r)
@@ -841,6 +960,13 @@ static void on_eod(struct smtp *s, const struct reply *r)
 	} else {
 		smtp_fail_reply(s, CMD_EOD, 0, r);
 	}
+	/* The reply closed the transaction (RFC 5321 4.1.1.4): the next
+	 * message needs no RSET. */
+	if (!s->last) {
+		s->msg_over = true;
+		smtp_set_phase(s, PH_READY);
+		return;
+	}
 	/* Done as soon as the last end of data is answered: QUIT went out
 	 * with it when pipelining; otherwise it goes now and its reply is not
 	 * awaited. */
@@ -849,6 +975,20 @@ static void on_eod(struct smtp *s, const struct reply *r)
 	s->pend_len = 0;
 	s->handed = 0;
 	smtp_set_phase(s, PH_DONE);
+}
+
+/* The reply to the RSET that closed a failed message's transaction
+ * before the next message. RFC 5321 4.1.1.5: it must be 250; after
+ * anything else the server's state is unknown and the session ends. */
+static void on_rset_next(struct smtp *s, const struct reply *r)
+{
+	if (smtp_ok(r)) {
+		if (s->phase == PH_RSET)
+			smtp_set_phase(s, PH_READY);
+		return;
+	}
+	smtp_record(s, OUTCOME_PROTOCOL, STEP_OTHER, xstrdup("RSET"), r, NULL);
+	smtp_set_phase(s, PH_ABORT);
 }
 
 static void smtp_on_reply(struct smtp *s, const struct reply *r)
@@ -862,21 +1002,15 @@ static void smtp_on_reply(struct smtp *s, const struct reply *r)
 		smtp_set_phase(s, PH_ABORT);
 		return;
 	}
-	if (s->pend_len == 0) {
-		char t[600];
+	if (s->pend_len == 0 || s->handed == 0) {
+		char t[600], *why;
 		reply_format(r, t, sizeof t);
-		smtp_abort(s, OUTCOME_PROTOCOL, STEP_OTHER, "");
-		free(s->res.text);
-		s->res.text = smtp_strf("unexpected reply '%s' when no command was pending", t);
-		return;
-	}
-	if (s->handed == 0) {
-		/* A reply to a command the server cannot have seen yet. */
-		char t[600];
-		reply_format(r, t, sizeof t);
-		smtp_abort(s, OUTCOME_PROTOCOL, STEP_OTHER, "");
-		free(s->res.text);
-		s->res.text = smtp_strf("reply '%s' arrived before the client sent its command", t);
+		/* after handed == 0: a reply to a command the server cannot
+		 * have seen yet */
+		why = s->pend_len == 0 ? smtp_strf("unexpected reply '%s' when no command was pending", t)
+				       : smtp_strf("reply '%s' arrived before the client sent its command", t);
+		smtp_abort(s, OUTCOME_PROTOCOL, STEP_OTHER, why);
+		free(why);
 		return;
 	}
 	s->handed--;
@@ -917,6 +1051,7 @@ static void smtp_on_reply(struct smtp *s, const struct reply *r)
 		if (!s->pipelining)
 			smtp_send(s, CMD_QUIT, 0, "QUIT");
 		break;
+	case CMD_RSET_NEXT: on_rset_next(s, r); break;
 	case CMD_QUIT:
 		s->pend_len = 0;
 		s->handed = 0;
@@ -937,6 +1072,7 @@ struct smtp *smtp_new(const struct smtp_params *p)
 	s->serverinfo = p->serverinfo;
 	reply_parser_init(&s->parser);
 	s->res.outcome = OUTCOME_OK;
+	s->sres.outcome = OUTCOME_OK;
 	s->pend_cap = 16;
 	s->pend = xcalloc(s->pend_cap, sizeof *s->pend);
 	s->pend[0].cmd = CMD_GREETING;
@@ -948,8 +1084,6 @@ struct smtp *smtp_new(const struct smtp_params *p)
 
 void smtp_free(struct smtp *s)
 {
-	size_t i;
-
 	if (s == NULL)
 		return;
 	reply_parser_free(&s->parser);
@@ -962,26 +1096,12 @@ void smtp_free(struct smtp *s)
 	xfree_wipe(s->log.p, s->log.cap);
 	xfree_wipe(s->wire.p, s->wire.cap);
 	xfree_wipe(s->wlog.p, s->wlog.cap);
-	free(s->rstate);
-	free(s->txn);
-	reply_free(&s->deferral);
-	free(s->from);
-	for (i = 0; i < s->nrcpt; i++) {
-		free(s->rcpt[i]);
-		free(s->rcpt_params[i]);
-	}
-	free(s->rcpt);
-	free(s->rcpt_params);
-	free(s->mail_params);
+	smtp_forget_message(s);
 	free(s->auth_mech);
 	xfree_secret(s->auth_initial);
 	free(s->auth_challenge);
-	free(s->res.command);
-	free(s->res.text);
-	free(s->res.final_reply);
-	for (i = 0; i < s->res.nrejects; i++)
-		free(s->res.rejects[i].text);
-	free(s->res.rejects);
+	smtp_result_free(&s->res);
+	smtp_result_free(&s->sres);
 	free(s);
 }
 
@@ -1070,14 +1190,13 @@ void smtp_feed(struct smtp *s, const char *buf, size_t len)
 		buf += used;
 		len -= used;
 		if (st == REPLY_ERROR) {
-			smtp_abort(s, OUTCOME_PROTOCOL,
-				   s->pend_len > 0 ? smtp_cmd_step(s->pend[s->pend_head].cmd) : STEP_OTHER,
-				   err);
-			if (s->pend_len > 0) {
-				free(s->res.command);
-				s->res.command = smtp_cmd_text(s, s->pend[s->pend_head].cmd,
-							       s->pend[s->pend_head].arg);
-			}
+			if (s->pend_len > 0)
+				smtp_record(s, OUTCOME_PROTOCOL, smtp_cmd_step(s->pend[s->pend_head].cmd),
+					    smtp_cmd_text(s, s->pend[s->pend_head].cmd, s->pend[s->pend_head].arg),
+					    NULL, err);
+			else
+				smtp_record(s, OUTCOME_PROTOCOL, STEP_OTHER, NULL, NULL, err);
+			smtp_set_phase(s, PH_ABORT);
 			return;
 		}
 		if (st == REPLY_MORE)
@@ -1162,9 +1281,9 @@ void smtp_body_done(struct smtp *s)
 	if (s->phase != PH_BODY)
 		return;
 	smtp_send(s, CMD_EOD, 0, NULL);
-	/* QUIT rides with the last end of data; a further transaction for
-	 * deferred recipients follows this one. */
-	if (s->pipelining && !smtp_more_rcpts(s))
+	/* QUIT rides with the last end of data of the last message; a further
+	 * transaction for deferred recipients follows this one. */
+	if (s->pipelining && s->last && !smtp_more_rcpts(s))
 		smtp_send(s, CMD_QUIT, 0, "QUIT");
 	smtp_set_phase(s, PH_EOD);
 }
@@ -1172,6 +1291,11 @@ void smtp_body_done(struct smtp *s)
 const struct smtp_result *smtp_result(const struct smtp *s)
 {
 	return &s->res;
+}
+
+const struct smtp_result *smtp_session_result(const struct smtp *s)
+{
+	return &s->sres;
 }
 
 const struct caps *smtp_caps(const struct smtp *s)

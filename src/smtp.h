@@ -38,13 +38,16 @@ struct smtp_envelope {
 enum smtp_action {
 	SMTP_WRITE,          /* send smtp_output(), then call smtp_output_sent() */
 	SMTP_READ,           /* read server bytes and smtp_feed() them (smtp_eof() on EOF) */
-	SMTP_NEED_ENVELOPE,  /* the session is ready: call smtp_begin() */
+	SMTP_NEED_ENVELOPE,  /* the session is ready for a message: smtp_begin() or
+				smtp_begin_message(); after a message that was not
+				the last, its smtp_result() is final here */
 	SMTP_START_TLS,      /* run the TLS handshake, then smtp_tls_started() */
 	SMTP_SEND_BODY,      /* send the dot-stuffed message, then smtp_body_done() */
 	SMTP_AUTH_BEGIN,     /* choose a mechanism from smtp_caps()->auth, then smtp_auth_begin() */
 	SMTP_AUTH_STEP,      /* answer smtp_auth_challenge() with smtp_auth_respond() */
-	SMTP_DONE,           /* finished (sent or cancelled politely): see smtp_result() */
-	SMTP_ABORT,          /* drop the connection now: see smtp_result() */
+	SMTP_DONE,           /* finished (sent or cancelled politely): see smtp_result()
+				and smtp_session_result() */
+	SMTP_ABORT,          /* drop the connection now: as SMTP_DONE */
 };
 
 struct smtp_reject {
@@ -113,8 +116,26 @@ void smtp_fail_at(struct smtp *s, enum outcome o, const char *what, const char *
 /* Submit ENV (copied): one mail transaction, and further ones on the same
  * connection for the recipients a server defers with 452 (or 552 "too
  * many recipients", RFC 5321 4.5.3.1.10); the body is asked for again
- * (SMTP_SEND_BODY) for each. */
+ * (SMTP_SEND_BODY) for each. The message is the session's last:
+ * smtp_begin_message(s, env, true). */
 void smtp_begin(struct smtp *s, const struct smtp_envelope *env);
+/* Several messages per session (RFC 5321 3.3): the same for one message
+ * of a series, in the state SMTP_NEED_ENVELOPE only. It starts a new
+ * smtp_result(), which describes this message alone from now on.
+ * LAST: QUIT follows it (pipelined with its end of data when the server
+ * pipelines), as with smtp_begin(). Otherwise, once the message is over
+ * (its end of data answered, 250 or not, or a refusal of MAIL, RCPT or
+ * DATA, or of its envelope by the engine: SIZE, 8BITMIME, SMTPUTF8,
+ * DSN), the engine asks for the next message with SMTP_NEED_ENVELOPE,
+ * after an RSET where the server still holds a transaction (pipelined
+ * ahead of the next MAIL group when the server pipelines). A 4xx or 5xx
+ * to one message is that message's failure alone. What ends the session
+ * (421, EOF, a timeout or error from the driver, a protocol error, the
+ * RFC 2920 trap of a 354 after a refused recipient, which drops the
+ * connection) is the failure of the message in progress and of the
+ * session (smtp_session_result()); a message whose last end of data got
+ * 250 is never touched again. */
+void smtp_begin_message(struct smtp *s, const struct smtp_envelope *env, bool last);
 /* Authentication (RFC 4954). MECH with its base64 initial response (NULL:
  * none; "" is sent as "="): the engine sends it with AUTH when the line
  * stays short, else after the first 334. VERIFIED says whether the
@@ -139,7 +160,14 @@ void smtp_tls_started(struct smtp *s);
  * becomes the output, to be sent in the same write as the last block. */
 void smtp_body_done(struct smtp *s);
 
+/* The message in progress, or the last one when the session is over;
+ * before the first message, the session's set-up (greeting, EHLO,
+ * STARTTLS, TLS, AUTH). Valid until the next smtp_begin_message(). */
 const struct smtp_result *smtp_result(const struct smtp *s);
+/* The session alone: OUTCOME_OK, or the failure that ended it (or the
+ * first failure of its set-up); only outcome, step, command, code, enh,
+ * text and hint are used. Messages not begun get this outcome. */
+const struct smtp_result *smtp_session_result(const struct smtp *s);
 const struct caps *smtp_caps(const struct smtp *s);
 /* The greeting and EHLO reply texts, for --serverinfo. */
 const char *smtp_greeting(const struct smtp *s);

@@ -860,6 +860,327 @@ static void test_xtext(void **state)
 	free(x);
 }
 
+/* ---- several messages per session (RFC 5321 3.3) ------------------------ */
+
+static const char *const batch_rcpts[3][2] = {
+	{ "r1@example.org", "x1@example.org" },
+	{ "r2@example.org", "x2@example.org" },
+	{ "r3@example.org", "x3@example.org" },
+};
+
+/* Message K (0..2) of a batch: one recipient, rK@example.org. */
+static struct smtp_envelope env_msg(int k)
+{
+	struct smtp_envelope e = env_default();
+	e.rcpt = batch_rcpts[k];
+	e.nrcpt = 1;
+	return e;
+}
+
+/* Message K, pipelined: its group goes out, 250s and 354 come back, its
+ * end of data (with QUIT when LAST) goes out, REPLY answers it. */
+static void batch_send(struct smtp *s, int k, bool last, const char *pre, const char *reply)
+{
+	struct smtp_envelope e = env_msg(k);
+	char want[512];
+
+	assert_int_equal(smtp_next(s), SMTP_NEED_ENVELOPE);
+	smtp_begin_message(s, &e, last);
+	snprintf(want, sizeof want, "%sMAIL FROM:<alice@example.org>\r\nRCPT TO:<r%d@example.org>\r\nDATA\r\n",
+		 pre, k + 1);
+	expect_out(s, want);
+	feed(s, "250 ok\r\n250 ok\r\n354 go\r\n");
+	assert_int_equal(smtp_next(s), SMTP_SEND_BODY);
+	smtp_body_done(s);
+	expect_out(s, last ? ".\r\nQUIT\r\n" : ".\r\n");
+	assert_int_equal(smtp_next(s), SMTP_READ);
+	feed(s, reply);
+}
+
+/* Three messages, one EHLO, one AUTH; QUIT only with the last end of
+ * data; each message's result read when the next is asked for. */
+static void test_batch_three_delivered(void **state)
+{
+	struct smtp *s = start_auth("250-mx\r\n250-PIPELINING\r\n250 AUTH PLAIN\r\n");
+	struct smtp_envelope e = env_msg(0);
+	(void)state;
+
+	smtp_auth_begin(s, "PLAIN", "AGFsaWNlAHNlY3JldA==", true);
+	assert_int_equal(smtp_next(s), SMTP_NEED_ENVELOPE);
+	smtp_begin_message(s, &e, false);
+	expect_out(s, "AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\nMAIL FROM:<alice@example.org>\r\n"
+		      "RCPT TO:<r1@example.org>\r\nDATA\r\n");
+	feed(s, "235 2.7.0 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n");
+	assert_int_equal(smtp_next(s), SMTP_SEND_BODY);
+	smtp_body_done(s);
+	expect_out(s, ".\r\n");
+	feed(s, "250 2.0.0 queued as 1\r\n");
+	assert_int_equal(smtp_next(s), SMTP_NEED_ENVELOPE);
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_OK);
+	assert_string_equal(smtp_result(s)->final_reply, "250 2.0.0 queued as 1");
+	assert_int_equal(smtp_result(s)->delivered, 1);
+	batch_send(s, 1, false, "", "250 2.0.0 queued as 2\r\n");
+	assert_int_equal(smtp_next(s), SMTP_NEED_ENVELOPE);
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_OK);
+	assert_string_equal(smtp_result(s)->final_reply, "250 2.0.0 queued as 2");
+	assert_int_equal(smtp_result(s)->transactions, 1);
+	batch_send(s, 2, true, "", "250 2.0.0 queued as 3\r\n");
+	assert_int_equal(smtp_next(s), SMTP_DONE);
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_OK);
+	assert_string_equal(smtp_result(s)->final_reply, "250 2.0.0 queued as 3");
+	assert_int_equal(smtp_session_result(s)->outcome, OUTCOME_OK);
+	smtp_free(s);
+
+	/* Lock-step: QUIT after the last end of data's reply only. */
+	s = start("250 8BITMIME\r\n");
+	for (int k = 0; k < 3; k++) {
+		e = env_msg(k);
+		assert_int_equal(smtp_next(s), SMTP_NEED_ENVELOPE);
+		smtp_begin_message(s, &e, k == 2);
+		expect_out(s, "MAIL FROM:<alice@example.org>\r\n");
+		feed(s, "250 ok\r\n");
+		expect_out(s, k == 0 ? "RCPT TO:<r1@example.org>\r\n" : k == 1 ? "RCPT TO:<r2@example.org>\r\n"
+									 : "RCPT TO:<r3@example.org>\r\n");
+		feed(s, "250 ok\r\n");
+		expect_out(s, "DATA\r\n");
+		feed(s, "354 go\r\n");
+		smtp_body_done(s);
+		expect_out(s, ".\r\n");
+		feed(s, "250 ok\r\n");
+		assert_int_equal(smtp_result(s)->outcome, OUTCOME_OK);
+	}
+	expect_out(s, "QUIT\r\n");
+	assert_int_equal(smtp_next(s), SMTP_DONE);
+	smtp_free(s);
+}
+
+/* The second message refused at MAIL: no transaction is open, so no RSET;
+ * the third is still sent. */
+static void test_batch_mail_refused(void **state)
+{
+	struct smtp *s = start("250 PIPELINING\r\n");
+	struct smtp_envelope e = env_msg(1);
+	(void)state;
+
+	batch_send(s, 0, false, "", "250 ok\r\n");
+	assert_int_equal(smtp_next(s), SMTP_NEED_ENVELOPE);
+	smtp_begin_message(s, &e, false);
+	expect_out(s, "MAIL FROM:<alice@example.org>\r\nRCPT TO:<r2@example.org>\r\nDATA\r\n");
+	feed(s, "550 5.7.1 sender refused\r\n503 5.5.1 need MAIL\r\n503 5.5.1 need MAIL\r\n");
+	assert_int_equal(smtp_next(s), SMTP_NEED_ENVELOPE);
+	assert_int_equal(smtp_result(s)->step, STEP_MAIL);
+	assert_int_equal(smtp_result(s)->code, 550);
+	assert_string_equal(smtp_result(s)->command, "MAIL FROM:<alice@example.org>");
+	assert_int_not_equal(smtp_result(s)->outcome, OUTCOME_OK);
+	assert_int_equal(smtp_session_result(s)->outcome, OUTCOME_OK);
+	batch_send(s, 2, true, "", "250 ok\r\n");
+	assert_int_equal(smtp_next(s), SMTP_DONE);
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_OK);
+	smtp_free(s);
+
+	/* lock-step */
+	s = start("250 8BITMIME\r\n");
+	e = env_msg(0);
+	smtp_begin_message(s, &e, false);
+	expect_out(s, "MAIL FROM:<alice@example.org>\r\n");
+	feed(s, "550 5.7.1 sender refused\r\n");
+	assert_int_equal(smtp_next(s), SMTP_NEED_ENVELOPE);
+	assert_int_equal(smtp_result(s)->code, 550);
+	e = env_msg(1);
+	smtp_begin_message(s, &e, true);
+	expect_out(s, "MAIL FROM:<alice@example.org>\r\n");
+	feed(s, "250 ok\r\n");
+	expect_out(s, "RCPT TO:<r2@example.org>\r\n");
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_OK);
+	smtp_free(s);
+}
+
+/* The second message's recipient refused: MAIL was accepted, DATA refused,
+ * the transaction is open: RSET, pipelined ahead of the next group. */
+static void test_batch_rcpt_refused(void **state)
+{
+	struct smtp *s = start("250 PIPELINING\r\n");
+	struct smtp_envelope e = env_msg(1);
+	(void)state;
+
+	batch_send(s, 0, false, "", "250 ok\r\n");
+	smtp_begin_message(s, &e, false);
+	expect_out(s, "MAIL FROM:<alice@example.org>\r\nRCPT TO:<r2@example.org>\r\nDATA\r\n");
+	feed(s, "250 ok\r\n550 5.1.1 no such user\r\n554 5.5.1 no valid recipients\r\n");
+	assert_int_equal(smtp_next(s), SMTP_NEED_ENVELOPE);
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_NOUSER);
+	assert_int_equal(smtp_result(s)->nrejects, 1);
+	assert_string_equal(smtp_result(s)->rejects[0].text, "no such user");
+	assert_int_equal(smtp_session_result(s)->outcome, OUTCOME_OK);
+	e = env_msg(2);
+	smtp_begin_message(s, &e, true);
+	expect_out(s, "RSET\r\nMAIL FROM:<alice@example.org>\r\nRCPT TO:<r3@example.org>\r\nDATA\r\n");
+	feed(s, "250 2.0.0 reset\r\n250 ok\r\n250 ok\r\n354 go\r\n");
+	assert_int_equal(smtp_next(s), SMTP_SEND_BODY);
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_OK);
+	assert_int_equal(smtp_result(s)->nrejects, 0);
+	smtp_body_done(s);
+	expect_out(s, ".\r\nQUIT\r\n");
+	feed(s, "250 ok\r\n");
+	assert_int_equal(smtp_next(s), SMTP_DONE);
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_OK);
+	smtp_free(s);
+
+	/* lock-step: RSET is answered before the next MAIL */
+	s = start("250 8BITMIME\r\n");
+	e = env_msg(0);
+	smtp_begin_message(s, &e, false);
+	expect_out(s, "MAIL FROM:<alice@example.org>\r\n");
+	feed(s, "250 ok\r\n");
+	expect_out(s, "RCPT TO:<r1@example.org>\r\n");
+	feed(s, "550 5.1.1 no such user\r\n");
+	expect_out(s, "RSET\r\n");
+	assert_int_equal(smtp_next(s), SMTP_READ);
+	feed(s, "250 ok\r\n");
+	assert_int_equal(smtp_next(s), SMTP_NEED_ENVELOPE);
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_NOUSER);
+	e = env_msg(1);
+	smtp_begin_message(s, &e, true);
+	expect_out(s, "MAIL FROM:<alice@example.org>\r\n");
+	smtp_free(s);
+
+	/* a refused RSET leaves the server's state unknown: the session ends,
+	 * the refused message keeps its own outcome */
+	s = start("250 8BITMIME\r\n");
+	e = env_msg(0);
+	smtp_begin_message(s, &e, false);
+	expect_out(s, "MAIL FROM:<alice@example.org>\r\n");
+	feed(s, "250 ok\r\n");
+	expect_out(s, "RCPT TO:<r1@example.org>\r\n");
+	feed(s, "550 5.1.1 no such user\r\n");
+	expect_out(s, "RSET\r\n");
+	feed(s, "421 4.3.2 going down\r\n");
+	assert_int_equal(smtp_next(s), SMTP_ABORT);
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_NOUSER);
+	assert_int_equal(smtp_session_result(s)->outcome, OUTCOME_TEMPFAIL);
+	assert_int_equal(smtp_session_result(s)->code, 421);
+	smtp_free(s);
+}
+
+/* 451 to the first end of data fails that message alone; it closed the
+ * transaction, so no RSET. */
+static void test_batch_eod_tempfail(void **state)
+{
+	struct smtp *s = start("250 PIPELINING\r\n");
+	(void)state;
+
+	batch_send(s, 0, false, "", "451 4.3.0 try later\r\n");
+	assert_int_equal(smtp_next(s), SMTP_NEED_ENVELOPE);
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_TEMPFAIL);
+	assert_int_equal(smtp_result(s)->step, STEP_EOD);
+	assert_string_equal(smtp_result(s)->final_reply, "451 4.3.0 try later");
+	assert_int_equal(smtp_session_result(s)->outcome, OUTCOME_OK);
+	batch_send(s, 1, false, "", "250 ok\r\n");
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_OK);
+	batch_send(s, 2, true, "", "250 ok\r\n");
+	assert_int_equal(smtp_next(s), SMTP_DONE);
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_OK);
+	smtp_free(s);
+}
+
+/* 421 after the first message: the second (begun) and the session end
+ * with it; the first stays delivered, also when the 421 arrives in the
+ * same read as its 250. */
+static void test_batch_421_ends_session(void **state)
+{
+	struct smtp *s = start("250 PIPELINING\r\n");
+	struct smtp_envelope e = env_msg(1);
+	(void)state;
+
+	batch_send(s, 0, false, "", "250 ok\r\n");
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_OK);
+	smtp_begin_message(s, &e, false);
+	expect_out(s, "MAIL FROM:<alice@example.org>\r\nRCPT TO:<r2@example.org>\r\nDATA\r\n");
+	feed(s, "421 4.3.2 shutting down\r\n");
+	assert_int_equal(smtp_next(s), SMTP_ABORT);
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_TEMPFAIL);
+	assert_int_equal(smtp_result(s)->code, 421);
+	assert_int_equal(smtp_session_result(s)->outcome, OUTCOME_TEMPFAIL);
+	assert_int_equal(smtp_session_result(s)->code, 421);
+	smtp_free(s);
+
+	s = start("250 PIPELINING\r\n");
+	batch_send(s, 0, false, "", "250 2.0.0 queued\r\n421 4.3.2 shutting down\r\n");
+	assert_int_equal(smtp_next(s), SMTP_ABORT);
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_OK);
+	assert_string_equal(smtp_result(s)->final_reply, "250 2.0.0 queued");
+	assert_int_equal(smtp_session_result(s)->outcome, OUTCOME_TEMPFAIL);
+	smtp_fail(s, OUTCOME_TEMPFAIL, "timed out", false);
+	smtp_eof(s);
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_OK);
+	smtp_free(s);
+}
+
+/* The pipelining trap mid-batch: a refused recipient and DATA still 354:
+ * no end of data, the connection is dropped; the message has the
+ * recipient's outcome, the session a temporary failure. */
+static void test_batch_pipelining_trap(void **state)
+{
+	struct smtp *s = start("250 PIPELINING\r\n");
+	struct smtp_envelope e = env_msg(1);
+	(void)state;
+
+	batch_send(s, 0, false, "", "250 ok\r\n");
+	e.nrcpt = 2;
+	smtp_begin_message(s, &e, false);
+	expect_out(s, "MAIL FROM:<alice@example.org>\r\nRCPT TO:<r2@example.org>\r\n"
+		      "RCPT TO:<x2@example.org>\r\nDATA\r\n");
+	feed(s, "250 ok\r\n550 5.1.1 no such user\r\n250 ok\r\n354 go\r\n");
+	assert_int_equal(smtp_next(s), SMTP_ABORT);
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_NOUSER);
+	assert_int_equal(smtp_result(s)->nrejects, 1);
+	assert_int_equal(smtp_session_result(s)->outcome, OUTCOME_TEMPFAIL);
+	assert_int_equal(smtp_session_result(s)->step, STEP_DATA);
+	smtp_free(s);
+}
+
+/* The engine refuses the middle message itself (SIZE): nothing is sent
+ * for it, and the next goes out. */
+static void test_batch_size_refused_in_middle(void **state)
+{
+	struct smtp *s = start("250-PIPELINING\r\n250 SIZE 1000\r\n");
+	struct smtp_envelope e = env_msg(1);
+	(void)state;
+
+	e.size = 5000;
+	smtp_begin_message(s, &e, false);
+	assert_int_equal(smtp_next(s), SMTP_NEED_ENVELOPE);
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_DATAERR);
+	smtp_free(s);
+
+	s = start("250-PIPELINING\r\n250 SIZE 1000\r\n");
+	e = env_msg(0);
+	smtp_begin_message(s, &e, false);
+	expect_out(s, "MAIL FROM:<alice@example.org> SIZE=100\r\nRCPT TO:<r1@example.org>\r\nDATA\r\n");
+	feed(s, "250 ok\r\n250 ok\r\n354 go\r\n");
+	smtp_body_done(s);
+	expect_out(s, ".\r\n");
+	feed(s, "250 ok\r\n");
+	e = env_msg(1);
+	e.size = 5000;
+	assert_int_equal(smtp_next(s), SMTP_NEED_ENVELOPE);
+	smtp_begin_message(s, &e, false);
+	assert_int_equal(smtp_next(s), SMTP_NEED_ENVELOPE);
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_DATAERR);
+	assert_string_equal(smtp_result(s)->text, "the message is 5000 bytes but the server accepts at most 1000");
+	assert_int_equal(smtp_session_result(s)->outcome, OUTCOME_OK);
+	e = env_msg(2);
+	smtp_begin_message(s, &e, true);
+	expect_out(s, "MAIL FROM:<alice@example.org> SIZE=100\r\nRCPT TO:<r3@example.org>\r\nDATA\r\n");
+	feed(s, "250 ok\r\n250 ok\r\n354 go\r\n");
+	smtp_body_done(s);
+	expect_out(s, ".\r\nQUIT\r\n");
+	feed(s, "250 ok\r\n");
+	assert_int_equal(smtp_next(s), SMTP_DONE);
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_OK);
+	smtp_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -898,6 +1219,13 @@ int main(void)
 		cmocka_unit_test(test_refusal_in_further_transaction),
 		cmocka_unit_test(test_multiline_refusal_kept),
 		cmocka_unit_test(test_xtext),
+		cmocka_unit_test(test_batch_three_delivered),
+		cmocka_unit_test(test_batch_mail_refused),
+		cmocka_unit_test(test_batch_rcpt_refused),
+		cmocka_unit_test(test_batch_eod_tempfail),
+		cmocka_unit_test(test_batch_421_ends_session),
+		cmocka_unit_test(test_batch_pipelining_trap),
+		cmocka_unit_test(test_batch_size_refused_in_middle),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
