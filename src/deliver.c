@@ -82,6 +82,35 @@ static void deliver_final(struct deliver_item *items, size_t i, enum outcome o, 
 		done(ctx, &items[i], i);
 }
 
+/* One account's session over the items not final yet. */
+struct deliver_run {
+	const struct cfg_account *a;
+	const struct session_conf *sc;
+	struct deliver_item *items;
+	const size_t *map;              /* session item -> index in ITEMS */
+	bool last;
+	deliver_done_fn *done;
+	void *ctx;
+};
+
+/* A message's outcome in the session: its log line, and final when the
+ * server took it, refused it for good, or no other account follows. */
+static void deliver_item_done(void *ctx, struct session_item *si, size_t k)
+{
+	struct deliver_run *r = ctx;
+	size_t i = r->map[k];
+	struct deliver_item *it = &r->items[i];
+
+	it->facts = si->facts;
+	it->outcome = si->outcome;
+	snprintf(it->account, sizeof it->account, "%s", r->a->name);
+	log_submission(&(struct log_entry){ .account = r->a, .session = r->sc, .env = it->env, .facts = &it->facts,
+					    .outcome = it->outcome, .size = it->msg->size, .after_dot = it->after_dot,
+					    .note = it->log_note });
+	if (it->outcome == OUTCOME_OK || !outcome_is_temporary(it->outcome) || r->last)
+		deliver_final(r->items, i, it->outcome, r->done, r->ctx);
+}
+
 /* One account's attempt at every item not final yet. LAST: no account
  * follows, so a temporary failure is final too. An account that cannot be
  * used at all (no host, a secret that cannot be found) ends its items
@@ -92,8 +121,9 @@ static void deliver_with(const struct cfg_account *a, struct deliver_item *items
 {
 	struct account_session as = { 0 };
 	char *secret = NULL, *cache = NULL, err[KURIER_ERRLEN];
+	struct session_item *si = NULL;
+	size_t *map = NULL, i, ns = 0;
 	enum outcome o;
-	size_t i;
 	bool used = false;
 
 	err[0] = '\0';
@@ -107,20 +137,20 @@ static void deliver_with(const struct cfg_account *a, struct deliver_item *items
 	as.sc.auth = account_auth_mode(a);
 	as.sc.user = a->val[CFG_USER];
 	as.sc.secret = secret;
+	/* every item not final yet, over one connection */
+	si = xcalloc(n, sizeof *si);
+	map = xcalloc(n, sizeof *map);
 	for (i = 0; i < n; i++) {
-		struct deliver_item *it = &items[i];
-		if (it->final)
+		if (items[i].final)
 			continue;
-		as.sc.longest_body_line = it->longest_body_line;
-		memset(&it->facts, 0, sizeof it->facts);
-		o = session_run(&as.sc, it->env, it->msg, d, &it->facts);
-		snprintf(it->account, sizeof it->account, "%s", a->name);
-		it->outcome = o;
-		log_submission(&(struct log_entry){ .account = a, .session = &as.sc, .env = it->env,
-						    .facts = &it->facts, .outcome = o, .size = it->msg->size,
-						    .after_dot = it->after_dot, .note = it->log_note });
-		if (o == OUTCOME_OK || !outcome_is_temporary(o) || last)
-			deliver_final(items, i, o, done, ctx);
+		si[ns].env = items[i].env;
+		si[ns].msg = items[i].msg;
+		si[ns].longest_body_line = items[i].longest_body_line;
+		map[ns++] = i;
+	}
+	if (ns > 0) {
+		struct deliver_run run = { a, &as.sc, items, map, last, done, ctx };
+		session_run_batch(&as.sc, si, ns, deliver_item_done, &run, d);
 	}
 out:
 	if (!used && primary)
@@ -132,6 +162,8 @@ out:
 		}
 	account_session_free(&as);
 	free(cache);
+	free(si);
+	free(map);
 	xfree_secret(secret);
 }
 

@@ -129,7 +129,23 @@ enum outcome qrun_store(const struct cfg_account *a, const struct smtp_envelope 
 struct qrun_cand {
 	char id[QUEUE_ID_MAX + 1];
 	char *account;
+	bool due;                  /* its next attempt has come (or -qI/-qR/-qS chose it) */
+	int64_t queued;
+	long pid;                  /* the id's process id: order within a second */
 };
+
+/* Queue order: the time queued, then (within one second, where names
+ * do not sort: 999 > 1000) the process id, then the name. */
+static int qrun_cand_cmp(const void *x, const void *y)
+{
+	const struct qrun_cand *a = x, *b = y;
+
+	if (a->queued != b->queued)
+		return a->queued < b->queued ? -1 : 1;
+	if (a->pid != b->pid)
+		return a->pid < b->pid ? -1 : 1;
+	return strcmp(a->id, b->id);
+}
 
 struct qrun_scan {
 	const struct request *req;
@@ -137,6 +153,7 @@ struct qrun_scan {
 	const char *dir;
 	int64_t now;
 	bool selected;             /* -qI, -qR or -qS: tried whether due or not */
+	bool due_only;             /* only due entries are candidates */
 	const struct diag *d;
 	struct qrun_cand *v;
 	size_t n, cap;
@@ -191,7 +208,7 @@ static int qrun_scan_item(void *ctx, const struct queue_item *it)
 		return 0;
 	if (!qrun_selects(s->req, it->env))
 		return 0;
-	if (!s->selected && it->env->next_attempt > s->now)
+	if (s->due_only && !s->selected && it->env->next_attempt > s->now)
 		return 0;
 	if (s->n == s->cap) {
 		s->cap = s->cap ? 2 * s->cap : 16;
@@ -199,6 +216,9 @@ static int qrun_scan_item(void *ctx, const struct queue_item *it)
 	}
 	snprintf(s->v[s->n].id, sizeof s->v[s->n].id, "%s", it->name);
 	s->v[s->n].account = xstrdup(it->env->account);
+	s->v[s->n].due = s->selected || it->env->next_attempt <= s->now;
+	s->v[s->n].queued = it->env->queued;
+	s->v[s->n].pid = strtol(strchr(it->name, '.') != NULL ? strchr(it->name, '.') + 1 : "0", NULL, 10);
 	s->n++;
 	return 0;
 }
@@ -418,31 +438,47 @@ static void qrun_done(void *ctx, struct deliver_item *it, size_t i)
 	}
 }
 
-/* Send the entries CAND[0..N) of ACCOUNT from queue Q. */
-static void qrun_account(struct queue *q, const struct cfg_file *cf, const char *account, struct qrun_cand *cand,
-			 size_t n, struct diag *d)
+/* Entries of one account, locked and ready to send. */
+struct qrun_batch {
+	struct queue *q;           /* qrun_due's own queue, or NULL */
+	struct qrun_ctx c;
+	struct deliver_item *items;
+	size_t n;
+};
+
+/* Lock the entries CAND[0..N) of ACCOUNT in queue Q: those that are
+ * still there and not being sent by another run, whose lifetime has not
+ * passed (those fail here) and whose account is known (else they are
+ * rescheduled). Returns the batch (qrun_batch_free it), perhaps empty. */
+static struct qrun_batch *qrun_lock(struct queue *q, const struct cfg_file *cf, const char *account,
+				    const struct qrun_cand *cand, size_t n, struct diag *d)
 {
-	struct qrun_ctx c = { .cf = cf, .d = d, .dir = queue_path(q) };
-	struct deliver_item *items = NULL;
-	size_t i, nj = 0;
+	struct qrun_batch *b = xcalloc(1, sizeof *b);
+	struct qrun_ctx *c = &b->c;
 	int64_t now = (int64_t)time(NULL);
 	char err[KURIER_ERRLEN];
+	size_t i;
 
-	c.a = cfg_choose(cf, account, NULL, err, sizeof err);
-	c.jobs = xcalloc(n, sizeof *c.jobs);
-	items = xcalloc(n, sizeof *items);
-	c.lifetime = c.a != NULL ? cfg_long(c.a, CFG_QUEUE_LIFETIME, QUEUE_LIFETIME_DEFAULT) : QUEUE_LIFETIME_DEFAULT;
+	c->cf = cf;
+	c->d = d;
+	c->dir = queue_path(q);
+	c->a = cfg_choose(cf, account, NULL, err, sizeof err);
+	c->jobs = xcalloc(n, sizeof *c->jobs);
+	b->items = xcalloc(n, sizeof *b->items);
+	c->lifetime = c->a != NULL ? cfg_long(c->a, CFG_QUEUE_LIFETIME, QUEUE_LIFETIME_DEFAULT) : QUEUE_LIFETIME_DEFAULT;
 	for (i = 0; i < n; i++) {
-		struct qrun_job *j = &c.jobs[nj];
+		struct qrun_job *j = &c->jobs[b->n];
 		const struct queue_env *qe;
 		int r = queue_lock(q, cand[i].id, &j->e, err, sizeof err);
 
 		if (r == -1)
 			diag_warn("%s/entries/%s: %s; skipped", queue_path(q), cand[i].id, err);
-		if (r != 0)
+		if (r != 0) {
+			j->e = NULL;
 			continue;
+		}
 		qe = queue_entry_env(j->e);
-		if (c.a == NULL) {
+		if (c->a == NULL) {
 			/* kept: the account may come back to the configuration */
 			char why[KURIER_ERRLEN + 64];
 			snprintf(why, sizeof why, "the account '%s' is not in the configuration", account);
@@ -450,33 +486,103 @@ static void qrun_account(struct queue *q, const struct cfg_file *cf, const char 
 			queue_record_attempt(j->e, now, why, queue_next_attempt(qe->queued, qe->attempts + 1, now), err,
 					     sizeof err);
 			queue_unlock(j->e);
+			j->e = NULL;
 			continue;
 		}
-		if (queue_expired(qe->queued, now, c.lifetime)) {
+		if (queue_expired(qe->queued, now, c->lifetime)) {
 			char reason[1400];
 			snprintf(reason, sizeof reason, "not delivered within queue_lifetime (%ld seconds) after %u "
-				 "attempts%s%s", c.lifetime, qe->attempts, qe->last_error != NULL ? "; the last said: " : "",
+				 "attempts%s%s", c->lifetime, qe->attempts, qe->last_error != NULL ? "; the last said: " : "",
 				 qe->last_error != NULL ? qe->last_error : "");
-			qrun_fail(&c, j, reason);
+			qrun_fail(c, j, reason);
 			queue_unlock(j->e);
 			j->e = NULL;
 			continue;
 		}
 		qrun_envelope(j);
-		items[nj].env = &j->env;
-		items[nj].msg = &j->sp;
-		items[nj].log_note = j->note;
-		nj++;
+		b->items[b->n].env = &j->env;
+		b->items[b->n].msg = &j->sp;
+		b->items[b->n].log_note = j->note;
+		b->n++;
 	}
-	if (nj > 0) {
-		diag_note(d, 1, "queue %s: sending %zu entr%s of account '%s'", queue_path(q), nj, nj == 1 ? "y" : "ies",
-			  account);
-		deliver_items(cf, c.a, items, nj, qrun_done, &c, d);
+	return b;
+}
+
+void qrun_batch_free(struct qrun_batch *b)
+{
+	size_t i;
+
+	if (b == NULL)
+		return;
+	for (i = 0; i < b->n; i++)
+		qrun_job_free(&b->c.jobs[i]);
+	free(b->c.jobs);
+	free(b->items);
+	queue_close(b->q);
+	free(b);
+}
+
+struct deliver_item *qrun_batch_items(struct qrun_batch *b, size_t *n)
+{
+	*n = b->n;
+	return b->items;
+}
+
+void qrun_batch_done(struct qrun_batch *b, struct deliver_item *it, size_t i)
+{
+	qrun_done(&b->c, it, i);
+}
+
+struct qrun_batch *qrun_due(const struct cfg_file *cf, const struct cfg_account *a, struct diag *d)
+{
+	struct request req;
+	char dir[4096], err[KURIER_ERRLEN];
+	struct qrun_scan s;
+	struct qrun_batch *b = NULL;
+	struct queue *q = NULL;
+	size_t i;
+
+	memset(&req, 0, sizeof req);
+	memset(&s, 0, sizeof s);
+	s.req = &req;
+	s.due_only = true;
+	s.account = a->name;
+	s.dir = dir;
+	s.now = (int64_t)time(NULL);
+	s.d = d;
+	/* no queue is the common case: nothing to report */
+	if (qrun_dir_of(a, dir, sizeof dir, err, sizeof err) == NULL || queue_open(dir, false, &q, err, sizeof err) != 0)
+		return NULL;
+	if (queue_list(q, QUEUE_ACTIVE, qrun_scan_item, &s, err, sizeof err) == 0 && s.n > 0) {
+		if (s.n > 1)
+			qsort(s.v, s.n, sizeof *s.v, qrun_cand_cmp);
+		b = qrun_lock(q, cf, a->name, s.v, s.n < QRUN_ALONG_MAX ? s.n : QRUN_ALONG_MAX, d);
+		b->q = q;
+		q = NULL;
+		if (b->n == 0) {
+			qrun_batch_free(b);
+			b = NULL;
+		}
 	}
-	for (i = 0; i < nj; i++)
-		qrun_job_free(&c.jobs[i]);
-	free(c.jobs);
-	free(items);
+	for (i = 0; i < s.n; i++)
+		free(s.v[i].account);
+	free(s.v);
+	queue_close(q);
+	return b;
+}
+
+/* Send the entries CAND[0..N) of ACCOUNT from queue Q. */
+static void qrun_account(struct queue *q, const struct cfg_file *cf, const char *account, struct qrun_cand *cand,
+			 size_t n, struct diag *d)
+{
+	struct qrun_batch *b = qrun_lock(q, cf, account, cand, n, d);
+
+	if (b->n > 0) {
+		diag_note(d, 1, "queue %s: sending %zu entr%s of account '%s'", queue_path(q), b->n,
+			  b->n == 1 ? "y" : "ies", account);
+		deliver_items(cf, b->c.a, b->items, b->n, qrun_done, &b->c, d);
+	}
+	qrun_batch_free(b);
 }
 
 /* Run the queue in DIR. */
@@ -501,18 +607,26 @@ static enum outcome qrun_dir(const char *dir, const struct request *req, const s
 		queue_close(q);
 		return OUTCOME_IOERR;
 	}
+	if (s.n > 1)
+		qsort(s.v, s.n, sizeof *s.v, qrun_cand_cmp);
 	/* each account's entries in queue order, QRUN_BATCH_MAX at a time */
 	for (i = 0; i < s.n; i++) {
 		struct qrun_cand *group;
 		size_t ng = 0;
+		bool due;
 
 		if (s.v[i].account == NULL)
 			continue;
 		group = xcalloc(s.n - i, sizeof *group);
-		for (k = i; k < s.n; k++)
-			if (s.v[k].account != NULL && strcmp(s.v[k].account, s.v[i].account) == 0)
+		for (due = false, k = i; k < s.n; k++)
+			if (s.v[k].account != NULL && strcmp(s.v[k].account, s.v[i].account) == 0) {
 				group[ng++] = s.v[k];
-		for (start = 0; start < ng; start += QRUN_BATCH_MAX)
+				due = due || s.v[k].due;
+			}
+		/* An account with a due entry gets a connection, and then all
+		 * its entries go over it: a server that is back takes the
+		 * backlog at once, whatever each entry's own schedule says. */
+		for (start = 0; due && start < ng; start += QRUN_BATCH_MAX)
 			qrun_account(q, cf, group[0].account, group + start,
 				     ng - start < QRUN_BATCH_MAX ? ng - start : QRUN_BATCH_MAX, d);
 		for (k = s.n; k-- > i;)

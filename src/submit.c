@@ -184,12 +184,21 @@ static enum outcome submit_queue(const struct request *req, const struct cfg_fil
 	return OUTCOME_OK;
 }
 
+/* The DONE of the queue entries sent along with a message (item 0). */
+static void submit_along_done(void *ctx, struct deliver_item *it, size_t i)
+{
+	if (ctx != NULL && i > 0)
+		qrun_batch_done(ctx, it, i - 1);
+}
+
 enum outcome submit_deliver(const struct request *req, const struct cfg_file *cf, const struct cfg_account *acct,
 			    const struct smtp_envelope *env, struct spool *sp, const struct msg_reader *rd,
 			    struct submit_result *res, struct diag *d)
 {
 	struct submit_result own;
-	struct deliver_item item;
+	struct deliver_item item, *items, *qitems = NULL;
+	struct qrun_batch *qb = NULL;
+	size_t nq = 0;
 	enum cfg_queue_mode mode;
 	bool background;
 	enum outcome o;
@@ -206,16 +215,28 @@ enum outcome submit_deliver(const struct request *req, const struct cfg_file *cf
 		}
 		return submit_queue(req, cf, acct, env, sp, background, NULL, res, d);
 	}
-	memset(&item, 0, sizeof item);
-	item.env = env;
-	item.msg = sp;
-	item.longest_body_line = msg_reader_max_body_line(rd);
-	item.after_dot = msg_reader_after_dot(rd, NULL);
+	/* The account's due queue entries go along, over the same
+	 * connection; not when the command line changed the account. */
+	if (submit_unqueueable(req) == NULL)
+		qb = qrun_due(cf, acct, d);
+	if (qb != NULL)
+		qitems = qrun_batch_items(qb, &nq);
+	items = xcalloc(1 + nq, sizeof *items);
+	items[0].env = env;
+	items[0].msg = sp;
+	items[0].longest_body_line = msg_reader_max_body_line(rd);
+	items[0].after_dot = msg_reader_after_dot(rd, NULL);
+	if (nq > 0)
+		memcpy(items + 1, qitems, nq * sizeof *items);
 	/* queue fallback: what the attempt says is shown only when the
 	 * message is not queued after all */
 	if (mode == CFG_QUEUE_FALLBACK && submit_unqueueable(req) == NULL)
 		diag_hold();
-	o = deliver_items(cf, acct, &item, 1, NULL, NULL, d);
+	deliver_items(cf, acct, items, 1 + nq, submit_along_done, qb, d);
+	item = items[0];
+	o = item.outcome;
+	free(items);
+	qrun_batch_free(qb);
 	snprintf(res->reply, sizeof res->reply, "%s", item.facts.reply);
 	if (mode == CFG_QUEUE_FALLBACK && outcome_is_temporary(o)) {
 		char why[sizeof item.facts.reply + sizeof item.account + 64];
