@@ -248,6 +248,8 @@ enum outcome submit_smtp_stdio(const struct request *req, const struct cfg_file 
 		snprintf(host, sizeof host, "localhost");
 	host[sizeof host - 1] = '\0';
 	p.hostname = host;
+	/* the submission has one NOTIFY for all recipients (-N) */
+	p.one_notify = true;
 	sd = smtpd_new(&p);
 	while (running) {
 		const char *buf;
