@@ -6,7 +6,8 @@
  * separate reading of the dot-stuffing rule makes of a stretch of the
  * input (so no stuffed dot survives and nothing is made up), and its
  * total is bounded by the input;
- * no envelope address holds CR or LF or fails addr_check. */
+ * no envelope address holds CR or LF or fails addr_check; with one_notify
+ * (a bit of the second byte) every recipient asks for the first one's NOTIFY. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,10 +88,24 @@ static void check_message(const char *msg, size_t len, const uint8_t *in, size_t
 	FUZZ_ASSERT(!"the message is not the unstuffed input");
 }
 
+/* A NOTIFY value as a set of its words (NULL: none). */
+static unsigned notify_words(const char *v)
+{
+	unsigned set = 0;
+
+	if (v == NULL)
+		return 0;
+	set |= strstr(v, "NEVER") != NULL ? 1u : 0u;
+	set |= strstr(v, "SUCCESS") != NULL ? 2u : 0u;
+	set |= strstr(v, "FAILURE") != NULL ? 4u : 0u;
+	set |= strstr(v, "DELAY") != NULL ? 8u : 0u;
+	return set;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const int codes[] = { 250, 451, 554, 421, 399, 199, 700, 552 };
-	struct smtpd_params p = { "mx.test", 0, 0, 0 };
+	struct smtpd_params p = { "mx.test", 0, 0, 0, false };
 	struct smtpd *s;
 	const uint8_t *in;
 	size_t inlen, off = 0, step, steps = 0, msglen = 0, msgcap = 0, total = 0;
@@ -105,6 +120,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		step = SMTPD_READ_MAX;
 	p.size_max = data[1] & 1 ? 0 : data[1] & 2 ? 50 : 100000;
 	p.rcpts_max = data[1] & 4 ? 1 : 0;
+	p.one_notify = (data[1] & 8) != 0;
 	in = data + 2;
 	inlen = size - 2;
 	s = smtpd_new(&p);
@@ -151,8 +167,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check_address(e->from, true);
 			FUZZ_ASSERT(e->nrcpt > 0);
 			FUZZ_ASSERT(e->nrcpt <= (p.rcpts_max ? p.rcpts_max : SMTPD_RCPTS_MAX));
-			for (i = 0; i < e->nrcpt; i++)
+			for (i = 0; i < e->nrcpt; i++) {
 				check_address(e->rcpt[i].addr, false);
+				FUZZ_ASSERT(!p.one_notify ||
+					    notify_words(e->rcpt[i].notify) == notify_words(e->rcpt[0].notify));
+			}
 			FUZZ_ASSERT(p.size_max == 0 || msglen <= p.size_max);
 			check_message(msg != NULL ? msg : "", msglen, in, inlen);
 			msglen = 0;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <ctype.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -221,6 +222,14 @@ static int stdio_write(const char *buf, size_t len)
 	return 0;
 }
 
+/* SIGPIPE: a client that stops reading ends the session through a failed
+ * write (EPIPE), not by killing kurier. A handler, not SIG_IGN: it is
+ * reset by exec, so programs kurier runs (passwordeval) do not inherit it. */
+static void stdio_on_sigpipe(int sig)
+{
+	(void)sig;
+}
+
 enum outcome submit_smtp_stdio(const struct request *req, const struct cfg_file *cf, struct diag *d)
 {
 	char host[256] = "localhost", *in = xmalloc(SMTPD_READ_MAX);
@@ -229,11 +238,18 @@ enum outcome submit_smtp_stdio(const struct request *req, const struct cfg_file 
 	struct smtpd *sd;
 	enum outcome o = OUTCOME_OK;
 	bool running = true;
+	struct sigaction pipe_sa, pipe_old;
 
+	memset(&pipe_sa, 0, sizeof pipe_sa);
+	pipe_sa.sa_handler = stdio_on_sigpipe;
+	sigemptyset(&pipe_sa.sa_mask);
+	sigaction(SIGPIPE, &pipe_sa, &pipe_old);
 	if (gethostname(host, sizeof host) != 0)
 		snprintf(host, sizeof host, "localhost");
 	host[sizeof host - 1] = '\0';
 	p.hostname = host;
+	/* the submission has one NOTIFY for all recipients (-N) */
+	p.one_notify = true;
 	sd = smtpd_new(&p);
 	while (running) {
 		const char *buf;
@@ -294,5 +310,6 @@ enum outcome submit_smtp_stdio(const struct request *req, const struct cfg_file 
 	stdio_msg_free(m);
 	smtpd_free(sd);
 	free(in);
+	sigaction(SIGPIPE, &pipe_old, NULL);
 	return o;
 }

@@ -59,6 +59,7 @@ struct smtpd {
 	uint64_t size_max;
 	size_t rcpts_max;
 	size_t line_max;                /* command line with CRLF, before extensions */
+	bool one_notify;                /* one NOTIFY per transaction (smtpd_params) */
 	bool esmtp;                     /* greeted with EHLO: extensions in effect */
 	/* input: at most in_cap bytes, unconsumed from in_off */
 	char *in;
@@ -312,6 +313,29 @@ static bool smtpd_valid_orcpt(const char *v)
 	return semi[1] != '\0' && smtpd_xtext(semi + 1, strlen(semi + 1), NULL) >= 0;
 }
 
+/* A valid NOTIFY value (upper case) as a set: NEVER, SUCCESS, FAILURE,
+ * DELAY one bit each; NULL (none given) is 0. */
+static unsigned smtpd_notify_set(const char *v)
+{
+	static const char *const words[] = { "NEVER", "SUCCESS", "FAILURE", "DELAY" };
+	unsigned set = 0, i;
+
+	while (v != NULL && *v != '\0') {
+		size_t n = strcspn(v, ",");
+		for (i = 0; i < 4; i++)
+			if (strlen(words[i]) == n && memcmp(v, words[i], n) == 0)
+				set |= 1u << i;
+		v += n + (v[n] == ',');
+	}
+	return set;
+}
+
+/* Two NOTIFY values ask for the same, in any order. */
+static bool smtpd_same_notify(const char *a, const char *b)
+{
+	return smtpd_notify_set(a) == smtpd_notify_set(b);
+}
+
 /* "FROM:" / "TO:" at the start of ARG (any case), spaces after it
  * tolerated. Returns what follows, or NULL. */
 static char *smtpd_after_keyword(char *arg, const char *kw)
@@ -542,7 +566,11 @@ static void on_rcpt(struct smtpd *s, char *arg)
 		not_ascii = { 553, "5.6.7", "non-ASCII recipient address needs SMTPUTF8" },
 		/* RFC 5321 4.5.3.1.10: the client sends the rest in a further
 		 * transaction */
-		too_many = { 452, "4.5.3", "too many recipients" };
+		too_many = { 452, "4.5.3", "too many recipients" },
+		/* the same answer: a client sends the recipient again in a
+		 * further transaction (RFC 3461 4.1: its NOTIFY is never
+		 * changed on the way) */
+		other_notify = { 452, "4.5.3", "a recipient with another NOTIFY goes in a further transaction" };
 	const struct smtpd_refusal *ref = NULL;
 	struct smtpd_rcpt r = { 0 };
 	char addr[ADDR_MAX + 1];
@@ -572,6 +600,10 @@ static void on_rcpt(struct smtpd *s, char *arg)
 	}
 	if ((ref = smtpd_params(s, rest + (p - rest), &r)) != NULL)
 		goto out;
+	if (s->one_notify && s->env.nrcpt > 0 && !smtpd_same_notify(r.notify, s->env.rcpt[0].notify)) {
+		ref = &other_notify;
+		goto out;
+	}
 	r.addr = xstrdup(addr);
 	s->env.rcpt = xrealloc(s->env.rcpt, (s->env.nrcpt + 1) * sizeof *s->env.rcpt);
 	s->env.rcpt[s->env.nrcpt++] = r;
@@ -791,6 +823,7 @@ struct smtpd *smtpd_new(const struct smtpd_params *p)
 			s->host[i] = '?';
 	s->size_max = p->size_max;
 	s->rcpts_max = p->rcpts_max > 0 ? p->rcpts_max : SMTPD_RCPTS_MAX;
+	s->one_notify = p->one_notify;
 	s->line_max = p->line_max > SMTPD_LINE_MAX ? p->line_max : SMTPD_LINE_MAX;
 	if (s->line_max > 65536)
 		s->line_max = 65536;

@@ -21,6 +21,10 @@ struct smtpd_params {
 	size_t line_max;          /* command line with CRLF; 0 (or less than
 				     SMTPD_LINE_MAX): SMTPD_LINE_MAX. MAIL and RCPT get
 				     the room their extensions add on top */
+	bool one_notify;          /* the messages go on with one NOTIFY for all their
+				     recipients: a RCPT whose NOTIFY (or its absence)
+				     differs from the first recipient's is deferred with
+				     452 to a further transaction */
 };
 
 enum smtpd_body {

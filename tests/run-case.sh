@@ -42,7 +42,7 @@ subst() { # substitute placeholders in a section file, print the result
 			sed -i -e "s|@SHA256:$name@|$(fp sha256 "$name")|g" -e "s|@SHA1:$name@|$(fp sha1 "$name")|g" "$f"
 		fi
 	done
-	sed -e "s|@PORT@|${port:-1}|g" -e "s|@SOCKSPORT@|${socks_port:-1}|g" -e "s|@TOKEN4K@|$TOKEN4K|g" -e "s|@DIR@|$tmp|g" -e "s|@HOME@|$tmp/home|g" -e "s|@SYSCONFDIR@|${SYSCONFDIR:-/etc}|g" -e "s|@CERTS@|$certs|g" "$tmp/sec/$1"
+	sed -e "s|@PORT@|${port:-1}|g" -e "s|@SOCKSPORT@|${socks_port:-1}|g" -e "s|@TOKEN4K@|$TOKEN4K|g" -e "s|@DIR@|$tmp|g" -e "s|@HOME@|$tmp/home|g" -e "s|@SYSCONFDIR@|${SYSCONFDIR:-/etc}|g" -e "s|@CERTS@|$certs|g" -e "s|@HOSTNAME@|$(hostname)|g" "$tmp/sec/$1"
 }
 
 title=$(sed -n 's/^# //p;q' "$case_file")
@@ -210,16 +210,54 @@ if has expect-stdout; then
 	subst expect-stdout >"$tmp/expect-stdout"
 	check "stdout" "$tmp/expect-stdout" "$tmp/stdout"
 fi
+if has expect-replies; then
+	# -bs: kurier's replies on stdout, each line of the section ending in CRLF
+	subst expect-replies | sed 's/$/\r/' >"$tmp/expect-replies"
+	check "replies on stdout" "$tmp/expect-replies" "$tmp/stdout"
+fi
+for sess in 2 3 4 5; do
+	has "expect-client-$sess" || continue
+	subst "expect-client-$sess" >"$tmp/expect-client-$sess"
+	[ -f "$tmp/msa/$sess.client" ] || : >"$tmp/msa/$sess.client"
+	check "client commands of session $sess" "$tmp/expect-client-$sess" "$tmp/msa/$sess.client"
+done
+# normalise_data FILE: the Date and Message-ID kurier adds differ on
+# every run: in the expectation they are @DATE@ and <@MSGID@@DOMAIN>.
+normalise_data() {
+	sed -E -e 's/^Date: (Mon|Tue|Wed|Thu|Fri|Sat|Sun), [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} [+-][0-9]{4}\r$/Date: @DATE@\r/' \
+		-e 's/^Message-ID: <[0-9a-f]{18}\.[0-9]+@([^>]*)>\r$/Message-ID: <@MSGID@@\1>\r/' "$1"
+}
 if has expect-data; then
 	# The section's lines end in LF; on the wire every one ends in CRLF.
 	sed 's/$/\r/' "$tmp/sec/expect-data" >"$tmp/expect-data"
 	[ -f "$tmp/msa/1.data" ] || : >"$tmp/msa/1.data"
-	# The Date and Message-ID kurier adds differ on every run: in the
-	# expectation they are @DATE@ and <@MSGID@@DOMAIN>.
-	sed -E -e 's/^Date: (Mon|Tue|Wed|Thu|Fri|Sat|Sun), [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} [+-][0-9]{4}\r$/Date: @DATE@\r/' \
-		-e 's/^Message-ID: <[0-9a-f]{18}\.[0-9]+@([^>]*)>\r$/Message-ID: <@MSGID@@\1>\r/' \
-		"$tmp/msa/1.data" >"$tmp/data.normalised"
+	normalise_data "$tmp/msa/1.data" >"$tmp/data.normalised"
 	check "DATA bytes" "$tmp/expect-data" "$tmp/data.normalised"
+fi
+# expect-data-K: the K-th message the server received, counting every
+# transaction of session 1 (1.data, 1.data.2, ...), then session 2's, ...
+datafiles=()
+for sess in $(seq 1 20); do
+	[ -f "$tmp/msa/$sess.client" ] || break
+	[ -f "$tmp/msa/$sess.data" ] && datafiles+=("$tmp/msa/$sess.data")
+	for t in $(seq 2 100); do
+		[ -f "$tmp/msa/$sess.data.$t" ] || break
+		datafiles+=("$tmp/msa/$sess.data.$t")
+	done
+done
+for k in $(seq 2 20); do
+	has "expect-data-$k" || continue
+	sed 's/$/\r/' "$tmp/sec/expect-data-$k" >"$tmp/expect-data-$k"
+	got=${datafiles[$((k - 1))]:-/dev/null}
+	normalise_data "$got" >"$tmp/data-$k.normalised"
+	check "DATA bytes of message $k" "$tmp/expect-data-$k" "$tmp/data-$k.normalised"
+done
+if has expect-messages; then
+	if [ "${#datafiles[@]}" = "$(tr -d ' \n' <"$tmp/sec/expect-messages")" ]; then
+		echo "ok: the server received ${#datafiles[@]} message(s)"
+	else
+		echo "FAIL: the server received ${#datafiles[@]} message(s), expected $(cat "$tmp/sec/expect-messages")"; fail=1
+	fi
 fi
 if has expect-no-data; then
 	if [ -e "$tmp/msa/1.data" ]; then echo "FAIL: the server received DATA"; fail=1;

@@ -227,7 +227,7 @@ static void add_envelope(struct run *r, const struct smtpd_envelope *e)
 static void drive(const struct conv *c, const char *in, size_t len, size_t step, bool separate,
 		  struct run *r)
 {
-	struct smtpd_params p = { "mx.test", c->size_max, c->rcpts_max, 0 };
+	struct smtpd_params p = { "mx.test", c->size_max, c->rcpts_max, 0, false };
 	struct smtpd *s = smtpd_new(&p);
 	size_t off = 0, chunk = 0, nverdict = 0, steps = 0;
 	bool running = true;
@@ -384,7 +384,7 @@ static void expect_write(struct smtpd *s, const char *want)
 
 static struct smtpd *greeted(uint64_t size_max)
 {
-	struct smtpd_params p = { "mx.test", size_max, 0, 0 };
+	struct smtpd_params p = { "mx.test", size_max, 0, 0, false };
 	struct smtpd *s = smtpd_new(&p);
 
 	expect_write(s, G);
@@ -417,6 +417,35 @@ static void test_envelope_parameters(void **state)
 	assert_string_equal(e->rcpt[0].orcpt, "rfc822;b+40y.test");
 	assert_null(e->rcpt[1].notify);
 	assert_null(e->rcpt[1].orcpt);
+	smtpd_free(s);
+}
+
+/* With one_notify, a RCPT asking for another NOTIFY than the first
+ * recipient (in any order of the words, or none at all) is deferred to a
+ * further transaction, never accepted with a NOTIFY it did not ask for. */
+static void test_one_notify(void **state)
+{
+	static const char in[] =
+		HELLO "MAIL FROM:<a@x.test>\r\n"
+		"RCPT TO:<b@y.test> NOTIFY=SUCCESS,FAILURE\r\n"
+		"RCPT TO:<c@y.test>\r\n"
+		"RCPT TO:<d@y.test> NOTIFY=NEVER\r\n"
+		"RCPT TO:<e@y.test> notify=failure,success\r\nDATA\r\n";
+	struct smtpd_params p = { "mx.test", 0, 0, 0, true };
+	struct smtpd *s = smtpd_new(&p);
+	const struct smtpd_envelope *e;
+	(void)state;
+
+	expect_write(s, G);
+	feed_all(s, in, sizeof in - 1);
+	expect_write(s, EHLO_R OK_MAIL OK_RCPT "452 4.5.3 a recipient with another NOTIFY goes in a further "
+		     "transaction\r\n452 4.5.3 a recipient with another NOTIFY goes in a further transaction\r\n"
+		     OK_RCPT GO);
+	e = smtpd_envelope(s);
+	assert_int_equal(e->nrcpt, 2);
+	assert_string_equal(e->rcpt[0].addr, "b@y.test");
+	assert_string_equal(e->rcpt[1].addr, "e@y.test");
+	assert_string_equal(e->rcpt[1].notify, "FAILURE,SUCCESS");
 	smtpd_free(s);
 }
 
@@ -571,7 +600,7 @@ static void test_mutations(void **state)
 
 	for (i = 0; i + 1 < sizeof base; i++) {
 		for (k = 0; k < sizeof subst; k++) {
-			struct smtpd_params p = { "mx.test", 100, 2, 0 };
+			struct smtpd_params p = { "mx.test", 100, 2, 0, false };
 			struct smtpd *s = smtpd_new(&p);
 			size_t off = 0, steps = 0;
 			bool running = true, eof = false;
@@ -629,6 +658,7 @@ int main(void)
 		cmocka_unit_test(test_conversations),
 		cmocka_unit_test(test_group_split_at_every_byte),
 		cmocka_unit_test(test_envelope_parameters),
+		cmocka_unit_test(test_one_notify),
 		cmocka_unit_test(test_nul_in_command),
 		cmocka_unit_test(test_line_limits),
 		cmocka_unit_test(test_long_message_streams),
