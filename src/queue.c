@@ -478,10 +478,14 @@ int queue_list(struct queue *q, enum queue_area area, queue_list_fn *fn, void *c
 		bool exists;
 
 		if (split_name(names[i], ".env", id)) {
+			int k;
+
 			it.name = id;
 			snprintf(other, sizeof other, "%s.msg", id);
 			mtime_of(dir, other, &exists, &it.msg_size);
-			if (read_env(q, dir, an, id, &env, &it.mtime, problem, sizeof problem) != 0) {
+			if ((k = read_env(q, dir, an, id, &env, &it.mtime, problem, sizeof problem)) == -2) {
+				continue; /* gone since the readdir: another runner finished it */
+			} else if (k != 0) {
 				it.kind = QUEUE_ITEM_CORRUPT;
 			} else if (!exists) {
 				it.kind = QUEUE_ITEM_CORRUPT;
