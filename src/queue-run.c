@@ -841,9 +841,10 @@ enum outcome qrun_list(const struct request *req, const struct cfg_file *cf, boo
 		queue_close(q);
 	}
 	if (!json) {
-		if (l.entries == 0)
+		/* a queue that could not be read is not an empty one */
+		if (l.entries == 0 && o == OUTCOME_OK)
 			puts("Mail queue is empty");
-		else
+		else if (l.entries > 0)
 			printf("-- %llu Kbytes in %u Request%s.\n", (unsigned long long)(l.bytes + 1023) / 1024, l.entries,
 			       l.entries == 1 ? "" : "s");
 	}

@@ -478,10 +478,14 @@ int queue_list(struct queue *q, enum queue_area area, queue_list_fn *fn, void *c
 		bool exists;
 
 		if (split_name(names[i], ".env", id)) {
+			int k;
+
 			it.name = id;
 			snprintf(other, sizeof other, "%s.msg", id);
 			mtime_of(dir, other, &exists, &it.msg_size);
-			if (read_env(q, dir, an, id, &env, &it.mtime, problem, sizeof problem) != 0) {
+			if ((k = read_env(q, dir, an, id, &env, &it.mtime, problem, sizeof problem)) == -2) {
+				continue; /* gone since the readdir: another runner finished it */
+			} else if (k != 0) {
 				it.kind = QUEUE_ITEM_CORRUPT;
 			} else if (!exists) {
 				it.kind = QUEUE_ITEM_CORRUPT;
@@ -504,6 +508,8 @@ int queue_list(struct queue *q, enum queue_area area, queue_list_fn *fn, void *c
 			if (it.env != NULL)
 				queue_env_free(&env);
 		} else if (split_name(names[i], ".msg", id)) {
+			struct stat gone;
+
 			snprintf(other, sizeof other, "%s.env", id);
 			mtime_of(dir, other, &exists, NULL);
 			if (exists)
@@ -511,6 +517,8 @@ int queue_list(struct queue *q, enum queue_area area, queue_list_fn *fn, void *c
 			it.kind = QUEUE_ITEM_INCOMPLETE;
 			it.name = id;
 			it.mtime = mtime_of(dir, names[i], &exists, NULL);
+			if (!exists && fstatat(dir, names[i], &gone, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT)
+				continue; /* both gone since the readdir: the entry was sent */
 			snprintf(problem, sizeof problem, "%s/%s/%s: a message without its envelope",
 				 q->path, an, names[i]);
 			r = fn(ctx, &it);
