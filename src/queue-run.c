@@ -154,6 +154,8 @@ struct qrun_scan {
 	int64_t now;
 	bool selected;             /* -qI, -qR or -qS: tried whether due or not */
 	bool due_only;             /* only due entries are candidates */
+	bool report;               /* a run: problems are reported, stale leftovers go */
+	struct queue *q;
 	const struct diag *d;
 	struct qrun_cand *v;
 	size_t n, cap;
@@ -177,19 +179,29 @@ static bool qrun_selects(const struct request *req, const struct queue_env *env)
 	return rcpt;
 }
 
-/* A problem found in the queue: reported, never touched. */
-static void qrun_problem(const char *dir, const struct queue_item *it, int64_t now, const struct diag *d)
+/* A problem found in the queue: reported; only a leftover that the
+ * recovery rules (queue.h) let go is removed, once older than QUEUE_STALE. */
+static void qrun_problem(struct queue *q, const char *dir, const struct queue_item *it, int64_t now,
+			 const struct diag *d)
 {
+	char err[KURIER_ERRLEN];
+
 	switch (it->kind) {
 	case QUEUE_ITEM_CORRUPT:
 	case QUEUE_ITEM_FOREIGN:
-		diag_warn("%s/entries/%s: %s; skipped (kurier --queue-delete ID removes an entry; anything "
-			  "else there is yours to remove)", dir, it->name, it->problem);
+		/* the problem starts with the file's path */
+		diag_warn("%s; skipped (kurier --queue-delete ID removes an entry; anything else there is yours "
+			  "to remove)", it->problem);
 		break;
 	case QUEUE_ITEM_INCOMPLETE:
 	case QUEUE_ITEM_TEMPORARY:
-		if (now - it->mtime >= QUEUE_STALE)
-			diag_note(d, 1, "%s: %s: %s", dir, it->name, it->problem);
+		if (q == NULL || now - it->mtime < QUEUE_STALE)
+			break;
+		if (queue_remove_stale(q, it->kind, it->name, err, sizeof err) != 0)
+			diag_warn("%s", err);
+		else
+			diag_note(d, 1, "%s: removed %s, left by a store or a run that was killed: %s", dir, it->name,
+				  it->problem);
 		break;
 	case QUEUE_ITEM_ENTRY:
 		break;
@@ -201,7 +213,8 @@ static int qrun_scan_item(void *ctx, const struct queue_item *it)
 	struct qrun_scan *s = ctx;
 
 	if (it->kind != QUEUE_ITEM_ENTRY) {
-		qrun_problem(s->dir, it, s->now, s->d);
+		if (s->report)
+			qrun_problem(s->q, s->dir, it, s->now, s->d);
 		return 0;
 	}
 	if (s->account != NULL && strcmp(it->env->account, s->account) != 0)
@@ -602,6 +615,8 @@ static enum outcome qrun_dir(const char *dir, const struct request *req, const s
 		return OUTCOME_CONFIG;
 	}
 	s.selected = req->queue_id != NULL || req->queue_rcpt != NULL || req->queue_sender != NULL;
+	s.q = q;
+	s.report = true;
 	if (queue_list(q, QUEUE_ACTIVE, qrun_scan_item, &s, err, sizeof err) != 0) {
 		diag_error("%s", err);
 		queue_close(q);

@@ -525,7 +525,7 @@ int queue_list(struct queue *q, enum queue_area area, queue_list_fn *fn, void *c
 		} else {
 			it.kind = QUEUE_ITEM_FOREIGN;
 			it.mtime = mtime_of(dir, names[i], &exists, NULL);
-			snprintf(problem, sizeof problem, "%s/%s/%s: not a file kurier writes there; skipped",
+			snprintf(problem, sizeof problem, "%s/%s/%s: not a file kurier writes there",
 				 q->path, an, names[i]);
 			r = fn(ctx, &it);
 		}
@@ -743,6 +743,34 @@ still_queued:
 undo:
 	unlinkat(q->failed, mname, 0);
 	return -1;
+}
+
+int queue_remove_stale(struct queue *q, enum queue_item_kind kind, const char *name, char *err, size_t errlen)
+{
+	char mname[QUEUE_ID_MAX + 8];
+	const char *file = name;
+	int dir = q->tmp;
+
+	if (strchr(name, '/') != NULL || name[0] == '.' ||
+	    (kind != QUEUE_ITEM_TEMPORARY && kind != QUEUE_ITEM_INCOMPLETE)) {
+		snprintf(err, errlen, "not a leftover: %.60s", name);
+		return -1;
+	}
+	if (kind == QUEUE_ITEM_INCOMPLETE) {
+		if (!queue_id_valid(name)) {
+			snprintf(err, errlen, "'%.60s' is not a queue id", name);
+			return -1;
+		}
+		snprintf(mname, sizeof mname, "%s.msg", name);
+		file = mname;
+		dir = q->entries;
+	}
+	if (unlinkat(dir, file, 0) != 0 && errno != ENOENT) {
+		snprintf(err, errlen, "cannot remove %s/%s/%s: %s", q->path, dir == q->tmp ? "tmp" : "entries", file,
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 int queue_delete(struct queue *q, const char *id, char *err, size_t errlen)

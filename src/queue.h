@@ -148,6 +148,12 @@ int queue_remove(struct queue_entry *e, char *err, size_t errlen);
  * Only queue_unlock E afterwards. */
 int queue_move_failed(struct queue_entry *e, const char *reason, char *err, size_t errlen);
 
+/* A leftover the recovery rules let go: a file in tmp/ (QUEUE_ITEM_TEMPORARY,
+ * NAME its file name) or an incomplete entry's .msg (QUEUE_ITEM_INCOMPLETE,
+ * NAME its id), which the caller has seen to be older than QUEUE_STALE.
+ * 0, or -1 with ERR. */
+int queue_remove_stale(struct queue *q, enum queue_item_kind kind, const char *name, char *err, size_t errlen);
+
 /* The user's --queue-delete ID: remove the entry ID from entries/ (or an
  * incomplete one), or else from failed/. Returns 0; 1 when a runner is
  * sending it now (try again later); -2 when there is no such entry; -1
