@@ -107,6 +107,15 @@ struct smtp {
 	bool msg_over;                  /* ...and it is over, not the last: res is final */
 	struct smtp_result res;         /* the message in progress */
 	struct smtp_result sres;        /* the session: what ended it, or OK */
+	/* The message whose end of data went out with the next message's
+	 * MAIL group behind it (RFC 2920 3.1), until the driver takes it. */
+	struct {
+		bool active;            /* there is one, not taken yet */
+		bool over;              /* its end of data is answered, or the session ended */
+		size_t accepted;        /* recipients accepted in its transaction */
+		struct smtp_result res;
+	} fin;
+	struct smtp_result taken;       /* the last one smtp_take_finished() handed out */
 };
 
 /* ---- small helpers ----------------------------------------------------- */
@@ -274,12 +283,25 @@ static bool smtp_record_message(struct smtp *s, enum outcome o, enum outcome_ste
 	return smtp_record_in(&s->res, o, step, command, r, text);
 }
 
+/* A failure that ends the session while the end of data of the finishing
+ * message is unanswered is that message's failure too: nobody knows
+ * whether the server took it. Once answered, it is never touched again. */
+static void smtp_record_fin(struct smtp *s, enum outcome o, enum outcome_step step,
+			    const char *command, const struct reply *r, const char *text)
+{
+	if (!s->fin.active || s->fin.over)
+		return;
+	smtp_record_in(&s->fin.res, o, step, command != NULL ? xstrdup(command) : NULL, r, text);
+	s->fin.over = true;
+}
+
 /* A failure of the session (greeting, EHLO, STARTTLS, TLS, AUTH, or one
  * that ends it: 421, EOF, timeout, protocol error): also the result of
  * the message in progress. Returns true when the message recorded it. */
 static bool smtp_record(struct smtp *s, enum outcome o, enum outcome_step step, char *command,
 			const struct reply *r, const char *text)
 {
+	smtp_record_fin(s, o, step, command, r, text);
 	if (s->msg_over) /* between messages: the one before is settled */
 		return smtp_record_in(&s->sres, o, step, command, r, text);
 	smtp_record_in(&s->sres, o, step, command != NULL ? xstrdup(command) : NULL, r, text);
@@ -478,20 +500,20 @@ static bool smtp_wants_dsn(const struct smtp_envelope *env)
 	return env->dsn_notify != NULL || env->dsn_ret != NULL || env->dsn_envid != NULL;
 }
 
-/* What the server has said it cannot take is not sent at all: record the
- * bad-input outcome and QUIT. Returns true when ENV is refused. */
-static bool smtp_refused_envelope(struct smtp *s, const struct smtp_envelope *env)
+/* Why ENV cannot be sent to this server (T may hold the words), or NULL;
+ * *O is the outcome then. */
+static const char *smtp_envelope_problem(const struct smtp *s, const struct smtp_envelope *env,
+					 char *t, size_t tlen, enum outcome *o)
 {
-	char t[160];
 	const char *why = NULL;
-	enum outcome o = OUTCOME_DATAERR;
 	bool want_dsn = smtp_wants_dsn(env);
 
+	*o = OUTCOME_DATAERR;
 	if (env->nrcpt == 0) {
 		why = "no recipients";
 	} else if ((s->caps.flags & CAP_SIZE) && s->caps.size_max > 0 && env->size > s->caps.size_max) {
 		/* RFC 1870 section 6 */
-		snprintf(t, sizeof t, "the message is %llu bytes but the server accepts at most %llu",
+		snprintf(t, tlen, "the message is %llu bytes but the server accepts at most %llu",
 			 (unsigned long long)env->size, (unsigned long long)s->caps.size_max);
 		why = t;
 	} else if (env->eightbit && !(s->caps.flags & CAP_8BITMIME)) {
@@ -503,8 +525,19 @@ static bool smtp_refused_envelope(struct smtp *s, const struct smtp_envelope *en
 		why = "the message needs SMTPUTF8 (a non-ASCII local part or header field) but the server does not offer it";
 	} else if (want_dsn && env->dsn_required && !(s->caps.flags & CAP_DSN)) {
 		why = "delivery status notifications were asked for (dsn_required on) but the server does not offer DSN";
-		o = OUTCOME_UNAVAILABLE;
+		*o = OUTCOME_UNAVAILABLE;
 	}
+	return why;
+}
+
+/* What the server has said it cannot take is not sent at all: record the
+ * bad-input outcome and QUIT. Returns true when ENV is refused. */
+static bool smtp_refused_envelope(struct smtp *s, const struct smtp_envelope *env)
+{
+	char t[160];
+	enum outcome o;
+	const char *why = smtp_envelope_problem(s, env, t, sizeof t, &o);
+
 	if (why == NULL)
 		return false;
 	smtp_record_message(s, o, STEP_MAIL, NULL, NULL, why);
@@ -628,6 +661,12 @@ static void smtp_fail_reply(struct smtp *s, enum smtp_cmd c, size_t arg, const s
 	struct outcome_judgement j = outcome_judge(smtp_cmd_step(c), r->code, r->enh, r->text);
 	bool message = r->code != 421 && (c == CMD_MAIL || c == CMD_RCPT || c == CMD_DATA || c == CMD_EOD);
 
+	if (!message && s->fin.active && !s->fin.over) {
+		char *t = smtp_cmd_text(s, c, arg);
+		smtp_record_fin(s, j.outcome, smtp_cmd_step(c), t, r, NULL);
+		s->fin.res.hint = j.hint;
+		free(t);
+	}
 	if (!message && smtp_record_in(&s->sres, j.outcome, smtp_cmd_step(c), smtp_cmd_text(s, c, arg), r,
 				       NULL))
 		s->sres.hint = j.hint;
@@ -936,10 +975,36 @@ static void on_data(struct smtp *s, const struct reply *r)
 	smtp_message_over(s);
 }
 
+/* The reply to the end of data of the finishing message, the next
+ * message's replies behind it. Its transaction is over either way (RFC
+ * 5321 4.1.1.4); a refusal is its failure alone. */
+static void on_eod_finishing(struct smtp *s, const struct reply *r)
+{
+	struct smtp_result *res = &s->fin.res;
+
+	free(res->final_reply);
+	res->final_reply = smtp_reply_line(r);
+	if (smtp_ok(r)) {
+		res->transactions++;
+		res->delivered += s->fin.accepted;
+	} else {
+		struct outcome_judgement j = outcome_judge(STEP_EOD, r->code, r->enh, r->text);
+		if (smtp_record_in(res, j.outcome, STEP_EOD, smtp_cmd_text(s, CMD_EOD, 0), r, NULL))
+			res->hint = j.hint;
+	}
+	s->fin.over = true;
+}
+
 static void on_eod(struct smtp *s, const struct reply *r)
 {
 	size_t i;
 
+	/* The first end of data pending is the finishing message's: the next
+	 * one's goes out only after its 354, which follows this reply. */
+	if (s->fin.active && !s->fin.over) {
+		on_eod_finishing(s, r);
+		return;
+	}
 	free(s->res.final_reply);
 	s->res.final_reply = smtp_reply_line(r);
 	s->mail_sent = false; /* answered either way: the transaction is over */
@@ -1102,6 +1167,8 @@ void smtp_free(struct smtp *s)
 	free(s->auth_challenge);
 	smtp_result_free(&s->res);
 	smtp_result_free(&s->sres);
+	smtp_result_free(&s->fin.res);
+	smtp_result_free(&s->taken);
 	free(s);
 }
 
@@ -1286,6 +1353,58 @@ void smtp_body_done(struct smtp *s)
 	if (s->pipelining && s->last && !smtp_more_rcpts(s))
 		smtp_send(s, CMD_QUIT, 0, "QUIT");
 	smtp_set_phase(s, PH_EOD);
+}
+
+bool smtp_body_done_next(struct smtp *s, const struct smtp_envelope *next, bool last)
+{
+	char t[160];
+	enum outcome o;
+
+	if (s->phase != PH_BODY)
+		return false;
+	/* RFC 2920 3.1: the end of data may be followed by MAIL in the same
+	 * group. Only when the finishing message needs no further
+	 * transaction (452-deferred recipients go first), is not the last
+	 * (QUIT rides with that one), and the engine would not refuse NEXT
+	 * itself (such a refusal would settle NEXT before the message before
+	 * it). */
+	if (next == NULL || !s->pipelining || s->last || smtp_more_rcpts(s) ||
+	    smtp_envelope_problem(s, next, t, sizeof t, &o) != NULL) {
+		smtp_body_done(s);
+		return false;
+	}
+	smtp_send(s, CMD_EOD, 0, NULL);
+	smtp_result_free(&s->fin.res);
+	s->fin.active = true;
+	s->fin.over = false;
+	s->fin.accepted = s->rcpt_ok;
+	s->fin.res = s->res;
+	memset(&s->res, 0, sizeof s->res);
+	s->res.outcome = OUTCOME_OK;
+	/* The end of data closes the transaction, whatever its reply. */
+	s->mail_sent = false;
+	smtp_set_phase(s, PH_READY);
+	smtp_begin_message(s, next, last);
+	return true;
+}
+
+const struct smtp_result *smtp_take_finished(struct smtp *s)
+{
+	if (!s->fin.active)
+		return NULL;
+	if (!s->fin.over) {
+		if (s->phase != PH_ABORT && s->phase != PH_DONE)
+			return NULL;
+		/* the engine records why a session ends; this is a safety net */
+		smtp_record_fin(s, s->sres.outcome != OUTCOME_OK ? s->sres.outcome : OUTCOME_TEMPFAIL,
+				STEP_EOD, "end of data", NULL,
+				"the session ended before the end of data was answered");
+	}
+	smtp_result_free(&s->taken);
+	s->taken = s->fin.res;
+	memset(&s->fin, 0, sizeof s->fin);
+	s->fin.res.outcome = OUTCOME_OK;
+	return &s->taken;
 }
 
 const struct smtp_result *smtp_result(const struct smtp *s)

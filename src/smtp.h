@@ -40,9 +40,11 @@ enum smtp_action {
 	SMTP_READ,           /* read server bytes and smtp_feed() them (smtp_eof() on EOF) */
 	SMTP_NEED_ENVELOPE,  /* the session is ready for a message: smtp_begin() or
 				smtp_begin_message(); after a message that was not
-				the last, its smtp_result() is final here */
+				the last, its smtp_result() is final here (a
+				finishing one is settled before: smtp_take_finished) */
 	SMTP_START_TLS,      /* run the TLS handshake, then smtp_tls_started() */
-	SMTP_SEND_BODY,      /* send the dot-stuffed message, then smtp_body_done() */
+	SMTP_SEND_BODY,      /* send the dot-stuffed message, then smtp_body_done()
+				or smtp_body_done_next() */
 	SMTP_AUTH_BEGIN,     /* choose a mechanism from smtp_caps()->auth, then smtp_auth_begin() */
 	SMTP_AUTH_STEP,      /* answer smtp_auth_challenge() with smtp_auth_respond() */
 	SMTP_DONE,           /* finished (sent or cancelled politely): see smtp_result()
@@ -159,6 +161,26 @@ void smtp_tls_started(struct smtp *s);
 /* The whole body went out: the end-of-data (and QUIT when pipelining)
  * becomes the output, to be sent in the same write as the last block. */
 void smtp_body_done(struct smtp *s);
+/* The same, with NEXT (copied), the message of the series after this one,
+ * LAST as for smtp_begin_message(). When the server pipelines, this
+ * message needs no further transaction (no 452-deferred recipients) and
+ * is not the last, and the engine would take NEXT (SIZE, 8BITMIME,
+ * SMTPUTF8, DSN), NEXT is begun at once: its MAIL group follows the end of
+ * data in the same output (RFC 2920 3.1), so both are answered in one
+ * round trip, and true is returned. This message is then "finishing":
+ * smtp_result() describes NEXT from now on, and this message's result is
+ * handed out by smtp_take_finished() once its end of data is answered
+ * (250 or not; a refusal is its failure alone) or the session ends before
+ * that (then with the session's failure). Otherwise it is smtp_body_done()
+ * and false is returned: the engine asks for NEXT with
+ * SMTP_NEED_ENVELOPE as before. */
+bool smtp_body_done_next(struct smtp *s, const struct smtp_envelope *next, bool last);
+/* The result of the finishing message (smtp_body_done_next) once it is
+ * settled, else NULL; each one is handed out once. The driver asks after
+ * every step (a feed, EOF, a failure), before it settles the message in
+ * progress, so that results come out in message order. Valid until the
+ * next call or smtp_free(). */
+const struct smtp_result *smtp_take_finished(struct smtp *s);
 
 /* The message in progress, or the last one when the session is over;
  * before the first message, the session's set-up (greeting, EHLO,

@@ -1181,6 +1181,267 @@ static void test_batch_size_refused_in_middle(void **state)
 	smtp_free(s);
 }
 
+/* ---- the next message's group behind the end of data (RFC 2920 3.1) ---- */
+
+/* Message K has had its 354; the overlap group goes out: its end of data
+ * and message K+1's MAIL, RCPT and DATA in one write. */
+static void overlap_send(struct smtp *s, int k, bool last)
+{
+	struct smtp_envelope e = env_msg(k);
+	char want[512];
+
+	assert_int_equal(smtp_next(s), SMTP_SEND_BODY);
+	assert_true(smtp_body_done_next(s, &e, last));
+	snprintf(want, sizeof want, ".\r\nMAIL FROM:<alice@example.org>\r\nRCPT TO:<r%d@example.org>\r\nDATA\r\n",
+		 k + 1);
+	expect_out(s, want);
+	assert_int_equal(smtp_next(s), SMTP_READ);
+	assert_null(smtp_take_finished(s));
+}
+
+/* A pipelined batch of three: the exact bytes, one write and one round
+ * trip per message; each message's result handed out as soon as its end of data
+ * is answered, while the next is in progress. */
+static void test_overlap_three_messages(void **state)
+{
+	struct smtp *s = start("250 PIPELINING\r\n");
+	struct smtp_envelope e = env_msg(0);
+	const struct smtp_result *f;
+	(void)state;
+
+	smtp_begin_message(s, &e, false);
+	expect_out(s, "MAIL FROM:<alice@example.org>\r\nRCPT TO:<r1@example.org>\r\nDATA\r\n");
+	feed(s, "250 ok\r\n250 ok\r\n354 go\r\n");
+	overlap_send(s, 1, false);
+	/* K's 250 alone: K is settled at once */
+	feed(s, "250 2.0.0 queued as 1\r\n");
+	f = smtp_take_finished(s);
+	assert_non_null(f);
+	assert_int_equal(f->outcome, OUTCOME_OK);
+	assert_string_equal(f->final_reply, "250 2.0.0 queued as 1");
+	assert_int_equal(f->transactions, 1);
+	assert_int_equal(f->delivered, 1);
+	assert_null(smtp_take_finished(s));
+	assert_int_equal(smtp_next(s), SMTP_READ);
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_OK);
+	assert_int_equal(smtp_result(s)->transactions, 0);
+	feed(s, "250 ok\r\n250 ok\r\n354 go\r\n");
+	overlap_send(s, 2, true);
+	/* all in one read */
+	feed(s, "250 2.0.0 queued as 2\r\n250 ok\r\n250 ok\r\n354 go\r\n");
+	f = smtp_take_finished(s);
+	assert_non_null(f);
+	assert_string_equal(f->final_reply, "250 2.0.0 queued as 2");
+	assert_int_equal(smtp_next(s), SMTP_SEND_BODY);
+	/* the last message: nothing to overlap, QUIT rides with its end */
+	assert_false(smtp_body_done_next(s, NULL, false));
+	expect_out(s, ".\r\nQUIT\r\n");
+	feed(s, "250 2.0.0 queued as 3\r\n");
+	assert_null(smtp_take_finished(s));
+	assert_int_equal(smtp_next(s), SMTP_DONE);
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_OK);
+	assert_string_equal(smtp_result(s)->final_reply, "250 2.0.0 queued as 3");
+	assert_int_equal(smtp_session_result(s)->outcome, OUTCOME_OK);
+	smtp_free(s);
+}
+
+/* No overlap without PIPELINING, for the last message, when recipients
+ * wait for a further transaction (that goes first), or when the engine
+ * would refuse the next message itself. */
+static void test_overlap_only_when_safe(void **state)
+{
+	struct smtp *s = start("250 8BITMIME\r\n");
+	struct smtp_envelope e = env_msg(0), n = env_msg(1);
+	(void)state;
+
+	smtp_begin_message(s, &e, false);
+	expect_out(s, "MAIL FROM:<alice@example.org>\r\n");
+	feed(s, "250 ok\r\n");
+	expect_out(s, "RCPT TO:<r1@example.org>\r\n");
+	feed(s, "250 ok\r\n");
+	expect_out(s, "DATA\r\n");
+	feed(s, "354 go\r\n");
+	assert_false(smtp_body_done_next(s, &n, false));
+	expect_out(s, ".\r\n");
+	feed(s, "250 ok\r\n");
+	assert_null(smtp_take_finished(s));
+	assert_int_equal(smtp_next(s), SMTP_NEED_ENVELOPE);
+	smtp_free(s);
+
+	/* the last message */
+	s = start("250 PIPELINING\r\n");
+	smtp_begin_message(s, &e, true);
+	expect_out(s, "MAIL FROM:<alice@example.org>\r\nRCPT TO:<r1@example.org>\r\nDATA\r\n");
+	feed(s, "250 ok\r\n250 ok\r\n354 go\r\n");
+	assert_false(smtp_body_done_next(s, &n, false));
+	expect_out(s, ".\r\nQUIT\r\n");
+	smtp_free(s);
+
+	/* a deferred recipient: the further transaction of this message first */
+	s = start("250 PIPELINING\r\n");
+	e = env_default();
+	smtp_begin_message(s, &e, false);
+	expect_out(s, "MAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\n"
+		      "RCPT TO:<carol@example.org>\r\nDATA\r\n");
+	feed(s, "250 ok\r\n250 ok\r\n452 4.5.3 too many recipients\r\n354 go\r\n");
+	assert_false(smtp_body_done_next(s, &n, false));
+	expect_out(s, ".\r\n");
+	feed(s, "250 ok\r\n");
+	expect_out(s, "MAIL FROM:<alice@example.org>\r\nRCPT TO:<carol@example.org>\r\nDATA\r\n");
+	feed(s, "250 ok\r\n250 ok\r\n354 go\r\n");
+	/* now nothing is left for this message: overlap */
+	assert_true(smtp_body_done_next(s, &n, true));
+	expect_out(s, ".\r\nMAIL FROM:<alice@example.org>\r\nRCPT TO:<r2@example.org>\r\nDATA\r\n");
+	feed(s, "250 ok\r\n");
+	assert_int_equal(smtp_take_finished(s)->delivered, 2);
+	smtp_free(s);
+
+	/* the next message is too big for the server */
+	s = start("250-PIPELINING\r\n250 SIZE 1000\r\n");
+	e = env_msg(0);
+	smtp_begin_message(s, &e, false);
+	expect_out(s, "MAIL FROM:<alice@example.org> SIZE=100\r\nRCPT TO:<r1@example.org>\r\nDATA\r\n");
+	feed(s, "250 ok\r\n250 ok\r\n354 go\r\n");
+	n.size = 5000;
+	assert_false(smtp_body_done_next(s, &n, false));
+	expect_out(s, ".\r\n");
+	feed(s, "250 ok\r\n");
+	assert_int_equal(smtp_next(s), SMTP_NEED_ENVELOPE);
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_OK);
+	smtp_free(s);
+}
+
+/* K's end of data refused: K alone fails, K+1 (its MAIL already sent)
+ * goes on; a 4xx the same way. */
+static void test_overlap_eod_refused(void **state)
+{
+	struct smtp *s = start("250 PIPELINING\r\n");
+	struct smtp_envelope e = env_msg(0);
+	const struct smtp_result *f;
+	(void)state;
+
+	smtp_begin_message(s, &e, false);
+	expect_out(s, "MAIL FROM:<alice@example.org>\r\nRCPT TO:<r1@example.org>\r\nDATA\r\n");
+	feed(s, "250 ok\r\n250 ok\r\n354 go\r\n");
+	overlap_send(s, 1, false);
+	feed(s, "554 5.7.1 spam\r\n250 ok\r\n250 ok\r\n354 go\r\n");
+	f = smtp_take_finished(s);
+	assert_non_null(f);
+	assert_int_not_equal(f->outcome, OUTCOME_OK);
+	assert_int_equal(f->step, STEP_EOD);
+	assert_int_equal(f->code, 554);
+	assert_string_equal(f->enh, "5.7.1");
+	assert_string_equal(f->command, "end of data");
+	assert_string_equal(f->final_reply, "554 5.7.1 spam");
+	assert_int_equal(f->delivered, 0);
+	assert_int_equal(smtp_session_result(s)->outcome, OUTCOME_OK);
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_OK);
+	overlap_send(s, 2, true);
+	feed(s, "451 4.3.0 try later\r\n250 ok\r\n250 ok\r\n354 go\r\n");
+	f = smtp_take_finished(s);
+	assert_int_equal(f->outcome, OUTCOME_TEMPFAIL);
+	assert_int_equal(f->code, 451);
+	smtp_body_done(s);
+	expect_out(s, ".\r\nQUIT\r\n");
+	feed(s, "250 ok\r\n");
+	assert_int_equal(smtp_next(s), SMTP_DONE);
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_OK);
+	assert_int_equal(smtp_session_result(s)->outcome, OUTCOME_OK);
+	smtp_free(s);
+}
+
+/* 421 behind K's 250 in the same read: K is delivered and stays so; K+1
+ * and the session fail. A 421 or EOF instead of K's answer fails K too. */
+static void test_overlap_421_after_250(void **state)
+{
+	struct smtp *s = start("250 PIPELINING\r\n");
+	struct smtp_envelope e = env_msg(0);
+	const struct smtp_result *f;
+	(void)state;
+
+	smtp_begin_message(s, &e, false);
+	expect_out(s, "MAIL FROM:<alice@example.org>\r\nRCPT TO:<r1@example.org>\r\nDATA\r\n");
+	feed(s, "250 ok\r\n250 ok\r\n354 go\r\n");
+	overlap_send(s, 1, false);
+	feed(s, "250 2.0.0 queued\r\n421 4.3.2 shutting down\r\n");
+	assert_int_equal(smtp_next(s), SMTP_ABORT);
+	f = smtp_take_finished(s);
+	assert_non_null(f);
+	assert_int_equal(f->outcome, OUTCOME_OK);
+	assert_string_equal(f->final_reply, "250 2.0.0 queued");
+	assert_int_equal(f->delivered, 1);
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_TEMPFAIL);
+	assert_int_equal(smtp_result(s)->code, 421);
+	assert_int_equal(smtp_session_result(s)->outcome, OUTCOME_TEMPFAIL);
+	smtp_fail(s, OUTCOME_TEMPFAIL, "timed out", false);
+	smtp_eof(s);
+	assert_int_equal(f->outcome, OUTCOME_OK);
+	assert_null(smtp_take_finished(s));
+	smtp_free(s);
+
+	/* 421 instead of K's answer */
+	s = start("250 PIPELINING\r\n");
+	smtp_begin_message(s, &e, false);
+	expect_out(s, "MAIL FROM:<alice@example.org>\r\nRCPT TO:<r1@example.org>\r\nDATA\r\n");
+	feed(s, "250 ok\r\n250 ok\r\n354 go\r\n");
+	overlap_send(s, 1, false);
+	feed(s, "421 4.3.2 shutting down\r\n");
+	assert_int_equal(smtp_next(s), SMTP_ABORT);
+	f = smtp_take_finished(s);
+	assert_non_null(f);
+	assert_int_equal(f->outcome, OUTCOME_TEMPFAIL);
+	assert_int_equal(f->code, 421);
+	assert_int_equal(f->step, STEP_EOD);
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_TEMPFAIL);
+	assert_int_equal(smtp_session_result(s)->code, 421);
+	smtp_free(s);
+
+	/* the connection closes before K's answer */
+	s = start("250 PIPELINING\r\n");
+	smtp_begin_message(s, &e, false);
+	expect_out(s, "MAIL FROM:<alice@example.org>\r\nRCPT TO:<r1@example.org>\r\nDATA\r\n");
+	feed(s, "250 ok\r\n250 ok\r\n354 go\r\n");
+	overlap_send(s, 1, false);
+	smtp_eof(s);
+	assert_int_equal(smtp_next(s), SMTP_ABORT);
+	f = smtp_take_finished(s);
+	assert_non_null(f);
+	assert_int_equal(f->outcome, OUTCOME_TEMPFAIL);
+	assert_int_equal(f->step, STEP_EOD);
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_TEMPFAIL);
+	assert_int_equal(smtp_session_result(s)->outcome, OUTCOME_TEMPFAIL);
+	smtp_free(s);
+}
+
+/* The RFC 2920 trap in K+1 (a refused recipient, DATA still 354): the
+ * connection is dropped, but only after K's 250 has been recorded. */
+static void test_overlap_trap_after_250(void **state)
+{
+	struct smtp *s = start("250 PIPELINING\r\n");
+	struct smtp_envelope e = env_msg(0), n = env_msg(1);
+	const struct smtp_result *f;
+	(void)state;
+
+	smtp_begin_message(s, &e, false);
+	expect_out(s, "MAIL FROM:<alice@example.org>\r\nRCPT TO:<r1@example.org>\r\nDATA\r\n");
+	feed(s, "250 ok\r\n250 ok\r\n354 go\r\n");
+	n.nrcpt = 2;
+	assert_true(smtp_body_done_next(s, &n, false));
+	expect_out(s, ".\r\nMAIL FROM:<alice@example.org>\r\nRCPT TO:<r2@example.org>\r\n"
+		      "RCPT TO:<x2@example.org>\r\nDATA\r\n");
+	feed(s, "250 2.0.0 queued\r\n250 ok\r\n550 5.1.1 no such user\r\n250 ok\r\n354 go\r\n");
+	assert_int_equal(smtp_next(s), SMTP_ABORT);
+	f = smtp_take_finished(s);
+	assert_non_null(f);
+	assert_int_equal(f->outcome, OUTCOME_OK);
+	assert_string_equal(f->final_reply, "250 2.0.0 queued");
+	assert_int_equal(smtp_result(s)->outcome, OUTCOME_NOUSER);
+	assert_int_equal(smtp_result(s)->nrejects, 1);
+	assert_int_equal(smtp_session_result(s)->outcome, OUTCOME_TEMPFAIL);
+	assert_int_equal(smtp_session_result(s)->step, STEP_DATA);
+	smtp_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1226,6 +1487,11 @@ int main(void)
 		cmocka_unit_test(test_batch_421_ends_session),
 		cmocka_unit_test(test_batch_pipelining_trap),
 		cmocka_unit_test(test_batch_size_refused_in_middle),
+		cmocka_unit_test(test_overlap_three_messages),
+		cmocka_unit_test(test_overlap_only_when_safe),
+		cmocka_unit_test(test_overlap_eod_refused),
+		cmocka_unit_test(test_overlap_421_after_250),
+		cmocka_unit_test(test_overlap_trap_after_250),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
