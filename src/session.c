@@ -15,6 +15,7 @@
 #include "transport.h"
 
 #define SESSION_IO_BLOCK 65536
+#define SESSION_BLK_SIZE (SESSION_IO_BLOCK * 2 + 64) /* body block: stuffed data plus commands */
 #define SESSION_CONNECT_TIMEOUT 60
 #define SESSION_OVERALL_TIMEOUT 3600L /* seconds; no message may take longer */
 
@@ -197,20 +198,26 @@ static void session_do_read(struct session *s)
 }
 
 /* Stream the spool through the dot-stuffer in blocks; the last block
- * carries the end of data (and QUIT) in the same write. */
-static void session_send_body(struct session *s, struct spool *msg)
+ * carries the end of data (and QUIT, or the next message's MAIL group) in
+ * the same write. NEXT (may be NULL): the message after this one, LAST
+ * whether it is the session's last. Returns true when the engine began
+ * NEXT behind the end of data (smtp_body_done_next). */
+static bool session_send_body(struct session *s, struct spool *msg, const struct smtp_envelope *next,
+			      bool last)
 {
 	struct msg_stuffer st = { false };
 	char err[KURIER_ERRLEN];
 	uint64_t total = 0;
-	size_t have = 0;
+	size_t have = 0, len, loglen;
+	const char *buf, *log;
+	bool overlap;
 
 	spool_rewind(msg);
 	for (;;) {
 		ssize_t n = spool_read(msg, s->raw, SESSION_IO_BLOCK / 2, err, sizeof err);
 		if (n < 0) {
 			smtp_fail(s->smtp, OUTCOME_IOERR, err, false);
-			return;
+			return false;
 		}
 		if (n == 0)
 			break;
@@ -218,23 +225,28 @@ static void session_send_body(struct session *s, struct spool *msg)
 		have += msg_stuff(&st, s->raw, (size_t)n, s->blk + have);
 		if (have >= SESSION_IO_BLOCK / 2) {
 			if (session_write_all(s, s->blk, have, false) != 0)
-				return;
+				return false;
 			have = 0;
 		}
 	}
 	diag_trace_note(s->diag, "message body: %llu bytes", (unsigned long long)total);
-	smtp_body_done(s->smtp);
-	{
-		const char *buf, *log;
-		size_t len, loglen;
-
-		smtp_output(s->smtp, &buf, &len);
-		smtp_output_log(s->smtp, &log, &loglen);
+	overlap = smtp_body_done_next(s->smtp, next, last);
+	smtp_output(s->smtp, &buf, &len);
+	smtp_output_log(s->smtp, &log, &loglen);
+	if (have + len <= SESSION_BLK_SIZE) {
 		memcpy(s->blk + have, buf, len);
-		diag_trace(s->diag, 'C', log, loglen);
-		if (session_write_all(s, s->blk, have + len, false) == 0)
-			smtp_output_sent(s->smtp);
+		buf = s->blk;
+		len += have;
+	} else if (session_write_all(s, s->blk, have, false) != 0) {
+		/* a group too long to share the block: the body's tail first */
+		return overlap;
 	}
+	diag_trace(s->diag, 'C', log, loglen);
+	/* Behind the next message's group, replies are read while writing,
+	 * as for any pipelined group (RFC 2920 3.1). */
+	if (session_write_all(s, buf, len, overlap) == 0)
+		smtp_output_sent(s->smtp);
+	return overlap;
 }
 
 /* The advice for hint H in words; "authentication required" names the
@@ -572,6 +584,23 @@ static void session_finish_item(struct session *s, struct session_item *it, size
 		done(ctx, it, i);
 }
 
+/* The message ITEMS[*FIN] whose end of data went out ahead of the message
+ * in progress (CUR), once the engine has settled it: print it and hand it
+ * to DONE under its own name. Called after every step, so that it is
+ * settled before the message after it and as soon as its reply is in. */
+static void session_take_finished(struct session *s, struct session_item *items, size_t *fin, size_t cur,
+				  session_item_done_fn *done, void *ctx)
+{
+	const struct smtp_result *r;
+
+	if (*fin >= s->nitems || (r = smtp_take_finished(s->smtp)) == NULL)
+		return;
+	session_set_item(s, &items[*fin], *fin);
+	session_finish_item(s, &items[*fin], *fin, r, done, ctx);
+	session_set_item(s, cur < s->nitems ? &items[cur] : NULL, cur);
+	*fin = s->nitems;
+}
+
 /* The session ended before ITEMS[FIRST..N): they get its outcome R (a
  * temporary failure if it has none). */
 static void session_finish_rest(struct session *s, struct session_item *items, size_t first,
@@ -614,6 +643,7 @@ enum outcome session_run_batch(const struct session_conf *c, struct session_item
 	bool running = true;
 	size_t next = 0;         /* the next item to begin */
 	size_t cur = n;          /* the item in progress; n: none */
+	size_t fin = n;          /* the item whose end of data awaits its reply behind CUR; n: none */
 	size_t i;
 
 	if (n == 0)
@@ -652,12 +682,13 @@ enum outcome session_run_batch(const struct session_conf *c, struct session_item
 	diag_trace_note(d, "connected to %s port %s", c->host, c->port);
 	s.smtp = smtp_new(&p);
 	s.in = xmalloc(SESSION_IO_BLOCK);
-	s.blk = xmalloc(SESSION_IO_BLOCK * 2 + 64);
+	s.blk = xmalloc(SESSION_BLK_SIZE);
 	s.raw = xmalloc(SESSION_IO_BLOCK / 2);
 	s.overall_deadline = session_now_ms() + SESSION_OVERALL_TIMEOUT * 1000L;
 	if (c->tls == SESSION_TLS_IMPLICIT)
 		session_start_tls(&s);
 	while (running) {
+		session_take_finished(&s, items, &fin, cur, done, ctx);
 		switch (smtp_next(s.smtp)) {
 		case SMTP_WRITE:
 			session_do_write(&s);
@@ -690,7 +721,16 @@ enum outcome session_run_batch(const struct session_conf *c, struct session_item
 				smtp_tls_started(s.smtp);
 			break;
 		case SMTP_SEND_BODY:
-			session_send_body(&s, items[cur].msg);
+			/* The next message may go out behind this one's end of
+			 * data; this one is then finishing (smtp_body_done_next). */
+			if (session_send_body(&s, items[cur].msg, next < n ? items[next].env : NULL,
+					      next == n - 1)) {
+				fin = cur;
+				cur = next++;
+				items[cur].begun = true;
+				session_set_item(&s, &items[cur], cur);
+				s.overall_deadline = session_now_ms() + SESSION_OVERALL_TIMEOUT * 1000L;
+			}
 			break;
 		case SMTP_AUTH_BEGIN:
 			session_auth_begin(&s);
@@ -704,6 +744,7 @@ enum outcome session_run_batch(const struct session_conf *c, struct session_item
 			break;
 		}
 	}
+	session_take_finished(&s, items, &fin, cur, done, ctx);
 	if (cur < n) {
 		session_finish_item(&s, &items[cur], cur, smtp_result(s.smtp), done, ctx);
 		session_set_item(&s, NULL, 0);

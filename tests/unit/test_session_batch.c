@@ -216,8 +216,10 @@ static enum outcome run(struct fixture *fx)
 	return session_run_batch(&c, fx->items, NMSG, on_done, fx, &d);
 }
 
-/* Three messages, one session: one EHLO, three MAIL groups, QUIT with the
- * last end of data, three DATA records byte for byte. */
+/* Three messages, one session: one EHLO, three MAIL groups, each after
+ * the first behind the end of data before it in one write (RFC 2920 3.1:
+ * one round trip per message), QUIT with the last end of data, three DATA
+ * records byte for byte. */
 static void test_three_messages_one_session(void **state)
 {
 	struct fixture *fx = *state;
@@ -240,7 +242,7 @@ static void test_three_messages_one_session(void **state)
 		      "MAIL FROM:<alice@example.org> SIZE=36\nRCPT TO:<r2@example.org>\nDATA\n.\n"
 		      "MAIL FROM:<alice@example.org> SIZE=25\nRCPT TO:<r3@example.org>\nDATA\n.\n"
 		      "QUIT\n");
-	expect_record(fx, "msa/1.groups", "EHLO\nMAIL RCPT DATA\n.\nMAIL RCPT DATA\n.\nMAIL RCPT DATA\n. QUIT\n");
+	expect_record(fx, "msa/1.groups", "EHLO\nMAIL RCPT DATA\n. MAIL RCPT DATA\n. MAIL RCPT DATA\n. QUIT\n");
 	expect_record(fx, "msa/1.data", "Subject: one\r\n\r\nfirst\r\n");
 	expect_record(fx, "msa/1.data.2", "Subject: two\r\n\r\n..a line with a dot\r\n");
 	expect_record(fx, "msa/1.data.3", "Subject: three\r\n\r\nthird\r\n");
@@ -261,7 +263,8 @@ static void test_refused_message_in_the_middle(void **state)
 	assert_int_equal(fx->items[1].outcome, OUTCOME_NOUSER);
 	assert_int_equal(fx->items[2].outcome, OUTCOME_OK);
 	assert_string_equal(fx->items[1].facts.reply, "550 5.1.1 no such user");
-	expect_record(fx, "msa/1.groups", "EHLO\nMAIL RCPT DATA\n.\nMAIL RCPT DATA\nRSET MAIL RCPT DATA\n. QUIT\n");
+	assert_string_equal(fx->done, "0,1!,2,");
+	expect_record(fx, "msa/1.groups", "EHLO\nMAIL RCPT DATA\n. MAIL RCPT DATA\nRSET MAIL RCPT DATA\n. QUIT\n");
 	expect_record(fx, "msa/1.data.2", "Subject: three\r\n\r\nthird\r\n");
 }
 
@@ -281,12 +284,68 @@ static void test_421_ends_the_batch(void **state)
 	expect_record(fx, "msa/1.data", "Subject: one\r\n\r\nfirst\r\n");
 }
 
+/* The first end of data refused: that message alone fails (its DONE
+ * first), the second, whose group rode behind it, goes on. */
+static void test_refused_end_of_data_behind_a_group(void **state)
+{
+	struct fixture *fx = *state;
+
+	start_msa(fx, "reply . #1 554 5.7.1 looks like spam\n");
+	assert_int_equal(run(fx), OUTCOME_OK);
+	wait_msa(fx);
+	assert_string_equal(fx->done, "0!,1,2,");
+	assert_int_equal(fx->items[0].outcome, OUTCOME_UNAVAILABLE);
+	assert_string_equal(fx->items[0].facts.reply, "554 5.7.1 looks like spam");
+	assert_int_equal(fx->items[1].outcome, OUTCOME_OK);
+	assert_int_equal(fx->items[2].outcome, OUTCOME_OK);
+	expect_record(fx, "msa/1.groups", "EHLO\nMAIL RCPT DATA\n. MAIL RCPT DATA\n. MAIL RCPT DATA\n. QUIT\n");
+}
+
+/* The RFC 2920 trap in the second message (its recipient refused, DATA
+ * still 354): the first message's 250, in the same write, is recorded
+ * and its DONE called before the connection is dropped. */
+static void test_trap_after_a_250(void **state)
+{
+	struct fixture *fx = *state;
+
+	start_msa(fx, "reply RCPT ~<r2@example.org> 550 5.1.1 no such user\nreply DATA #2 354 go ahead\n");
+	assert_int_equal(run(fx), OUTCOME_TEMPFAIL);
+	wait_msa(fx);
+	assert_string_equal(fx->done, "0,1!,2!-,");
+	assert_int_equal(fx->items[0].outcome, OUTCOME_OK);
+	assert_string_equal(fx->items[0].facts.reply, "250 2.0.0 ok queued as 1");
+	assert_int_equal(fx->items[1].outcome, OUTCOME_NOUSER);
+	assert_int_equal(fx->items[2].outcome, OUTCOME_TEMPFAIL);
+	expect_record(fx, "msa/1.data", "Subject: one\r\n\r\nfirst\r\n");
+	/* no end of data for the second: nothing was delivered to anyone */
+	expect_record(fx, "msa/1.data.2", "");
+}
+
+/* The connection dropped before the first end of data is answered: the
+ * first and second messages fail temporarily (nobody knows whether the
+ * server took the first), the third is not begun. */
+static void test_drop_before_the_first_answer(void **state)
+{
+	struct fixture *fx = *state;
+
+	start_msa(fx, "drop . #1\n");
+	assert_int_equal(run(fx), OUTCOME_TEMPFAIL);
+	wait_msa(fx);
+	assert_string_equal(fx->done, "0!,1!,2!-,");
+	assert_int_equal(fx->items[0].outcome, OUTCOME_TEMPFAIL);
+	assert_true(fx->items[1].begun);
+	assert_false(fx->items[2].begun);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_three_messages_one_session, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_message_in_the_middle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_421_ends_the_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused_end_of_data_behind_a_group, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trap_after_a_250, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drop_before_the_first_answer, setup, teardown),
 	};
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, NULL, NULL);
