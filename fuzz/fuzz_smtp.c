@@ -10,7 +10,12 @@
  * QUIT before the last message unless the session failed, never end
  * before the last message without a session failure; a success must come
  * with an answered end of data, and a message whose recipients all got a
- * 250 end of data stays a success whatever follows. */
+ * 250 end of data stays a success whatever follows. The next message goes
+ * out behind an end of data when the engine takes it
+ * (smtp_body_done_next): every message is settled exactly once and in
+ * order (a finishing one by smtp_take_finished(), which hands out nothing
+ * else), a finishing message is settled before the session's end is
+ * reported, and one settled as delivered is never touched again. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,8 +41,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct smtp_params p = { "client.example", false, false, false };
 	struct smtp_envelope e[3];
 	struct smtp *s;
-	size_t off = 3, step, steps = 0, i, nmsg, begun = 0, bodies = 0;
+	size_t off = 3, step, steps = 0, i, nmsg, begun = 0, bodies[3] = { 0, 0, 0 };
+	size_t settled = 0;      /* messages settled, in order */
+	size_t fin = 3;          /* the finishing message; 3: none */
 	bool running = true, eof = false, early, delivered = false;
+	const struct smtp_result *taken = NULL;
+	bool taken_ok = false;
 
 	if (size < 3)
 		return 0;
@@ -70,7 +79,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (running && steps++ < 100000) {
 		const char *buf;
 		size_t len;
+		const struct smtp_result *r;
 
+		/* the finishing message, settled as the driver settles it */
+		r = smtp_take_finished(s);
+		if (r != NULL) {
+			FUZZ_ASSERT(fin < 3 && settled == fin);
+			if (r->outcome == OUTCOME_OK)
+				FUZZ_ASSERT(bodies[fin] > 0 && r->final_reply != NULL && r->transactions > 0);
+			if (e[fin].nrcpt > 0 && r->delivered == e[fin].nrcpt)
+				FUZZ_ASSERT(r->outcome == OUTCOME_OK);
+			settled++;
+			fin = 3;
+			taken = r;
+			taken_ok = r->outcome == OUTCOME_OK;
+			FUZZ_ASSERT(smtp_take_finished(s) == NULL);
+		}
+		/* what was handed out stays as it was */
+		if (taken != NULL)
+			FUZZ_ASSERT((taken->outcome == OUTCOME_OK) == taken_ok);
 		switch (smtp_next(s)) {
 		case SMTP_WRITE: {
 			char *copy;
@@ -113,11 +140,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case SMTP_NEED_ENVELOPE:
 			FUZZ_ASSERT(begun < nmsg);
+			/* the message before is settled here, after any finishing one */
+			FUZZ_ASSERT(fin == 3 && settled + 1 == begun + (begun == 0));
 			if (begun > 0 && smtp_result(s)->outcome == OUTCOME_OK)
-				FUZZ_ASSERT(bodies > 0 && smtp_result(s)->final_reply != NULL);
+				FUZZ_ASSERT(bodies[begun - 1] > 0 && smtp_result(s)->final_reply != NULL);
+			if (begun > 0)
+				settled++;
 			smtp_begin_message(s, &e[begun], begun + 1 == nmsg);
 			begun++;
-			bodies = 0;
 			delivered = false;
 			FUZZ_ASSERT(smtp_result(s)->transactions == 0);
 			break;
@@ -126,8 +156,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case SMTP_SEND_BODY:
 			FUZZ_ASSERT(smtp_result(s)->outcome == OUTCOME_OK);
-			bodies++;
-			smtp_body_done(s);
+			bodies[begun - 1]++;
+			if (smtp_body_done_next(s, begun < nmsg ? &e[begun] : NULL, begun + 1 == nmsg)) {
+				/* one finishing message at a time */
+				FUZZ_ASSERT(fin == 3 && begun < nmsg && smtp_pipelining(s));
+				fin = begun - 1;
+				begun++;
+				delivered = false;
+				FUZZ_ASSERT(smtp_result(s)->transactions == 0);
+				FUZZ_ASSERT(smtp_result(s)->outcome == OUTCOME_OK);
+			}
 			break;
 		case SMTP_AUTH_BEGIN:
 			smtp_auth_begin(s, "PLAIN", "AGFsaWNlAHNlY3JldA==", true);
@@ -147,8 +185,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_ASSERT(smtp_result(s)->outcome == OUTCOME_OK);
 	}
 	FUZZ_ASSERT(!running);
+	/* a finishing message is settled once the session is over */
+	if (fin < 3) {
+		const struct smtp_result *r = smtp_take_finished(s);
+		FUZZ_ASSERT(r != NULL && settled == fin);
+		if (r->outcome == OUTCOME_OK)
+			FUZZ_ASSERT(r->final_reply != NULL && r->transactions > 0);
+		settled++;
+	}
+	FUZZ_ASSERT(smtp_take_finished(s) == NULL);
+	if (begun > 0)
+		FUZZ_ASSERT(settled + 1 == begun);
 	if (begun > 0 && smtp_result(s)->outcome == OUTCOME_OK && !p.serverinfo)
-		FUZZ_ASSERT(bodies > 0 && smtp_result(s)->final_reply != NULL);
+		FUZZ_ASSERT(bodies[begun - 1] > 0 && smtp_result(s)->final_reply != NULL);
 	/* the session ended before its last message: it failed */
 	if (begun < nmsg)
 		FUZZ_ASSERT(smtp_session_result(s)->outcome != OUTCOME_OK);
