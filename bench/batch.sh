@@ -3,11 +3,13 @@
 # saves (issue 13, session_run_batch). N small messages go to the test MSA
 # through a proxy that delays every chunk by half of RTT_MS (default 50)
 # each way: once as N runs of kurier (a session each), once as one session
-# (tests/batch-send, until the queue runner calls the batch). Prints the
+# (tests/batch-send: session_run_batch() directly). Prints the
 # wall-clock times, the round trips per message, and the MSA's sessions.
-# One session costs about 3 round trips (connect, greeting, EHLO) plus 2
-# per message (MAIL group, end of data). Run from a built tree (make check
-# builds tests/batch-send):
+# One session costs about 3 round trips (connect, greeting, EHLO) plus 1
+# per message: with PIPELINING the next message's MAIL group goes out with
+# the end of data before it (RFC 2920 3.1), so its replies and that end of
+# data's come back together. Run from a built tree (make check builds
+# tests/batch-send):
 #     bash bench/batch.sh 20 50
 set -eu
 n=${1:-20}

@@ -60,9 +60,12 @@ struct session_item {
 	struct session_facts facts;        /* out: tls, auth, the reply that decided it */
 };
 
-/* Called as soon as item I's outcome is known (before the next message is
- * begun): the queue removes an entry right after its 250, so a crash later
- * in the session cannot send it twice. */
+/* Called as soon as item I's outcome is known: the queue removes an entry
+ * right after its 250, so a crash later in the session cannot send it
+ * twice. In item order, exactly once per item. With PIPELINING the next
+ * item's MAIL group may already be on its way behind I's end of data
+ * (RFC 2920 3.1); DONE for I still comes first, right after I's end of
+ * data is answered, before any reply of the next item is acted on. */
 typedef void session_item_done_fn(void *ctx, struct session_item *item, size_t i);
 
 /* Send ITEMS[0..N) in order over one connection and one authentication

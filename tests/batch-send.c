@@ -1,5 +1,5 @@
 /* batch-send.c: send N copies of a message file over one connection with
- * session_run_batch(), for bench/batch.sh until the queue runner calls it.
+ * session_run_batch() directly, for bench/batch.sh.
  *     tests/batch-send HOST PORT N FILE RCPT
  * FILE is sent as it is (CRLF line ends expected). Exit 0 when every
  * message got 250, else 1. Plain SMTP, no AUTH. */
