@@ -1367,14 +1367,13 @@ bool smtp_body_done_next(struct smtp *s, const struct smtp_envelope *next, bool 
 	 * transaction (452-deferred recipients go first), is not the last
 	 * (QUIT rides with that one), and the engine would not refuse NEXT
 	 * itself (such a refusal would settle NEXT before the message before
-	 * it). */
-	if (next == NULL || !s->pipelining || s->last || smtp_more_rcpts(s) ||
+	 * it); one finishing message at a time. */
+	if (next == NULL || !s->pipelining || s->last || s->fin.active || smtp_more_rcpts(s) ||
 	    smtp_envelope_problem(s, next, t, sizeof t, &o) != NULL) {
 		smtp_body_done(s);
 		return false;
 	}
 	smtp_send(s, CMD_EOD, 0, NULL);
-	smtp_result_free(&s->fin.res);
 	s->fin.active = true;
 	s->fin.over = false;
 	s->fin.accepted = s->rcpt_ok;

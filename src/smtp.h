@@ -164,8 +164,9 @@ void smtp_body_done(struct smtp *s);
 /* The same, with NEXT (copied), the message of the series after this one,
  * LAST as for smtp_begin_message(). When the server pipelines, this
  * message needs no further transaction (no 452-deferred recipients) and
- * is not the last, and the engine would take NEXT (SIZE, 8BITMIME,
- * SMTPUTF8, DSN), NEXT is begun at once: its MAIL group follows the end of
+ * is not the last, the one finishing before it has been taken, and the
+ * engine would take NEXT (SIZE, 8BITMIME, SMTPUTF8, DSN), NEXT is begun
+ * at once: its MAIL group follows the end of
  * data in the same output (RFC 2920 3.1), so both are answered in one
  * round trip, and true is returned. This message is then "finishing":
  * smtp_result() describes NEXT from now on, and this message's result is

@@ -1309,6 +1309,22 @@ static void test_overlap_only_when_safe(void **state)
 	assert_int_equal(smtp_next(s), SMTP_NEED_ENVELOPE);
 	assert_int_equal(smtp_result(s)->outcome, OUTCOME_OK);
 	smtp_free(s);
+
+	/* one finishing message at a time: the one before was not taken */
+	s = start("250 PIPELINING\r\n");
+	e = env_msg(0);
+	smtp_begin_message(s, &e, false);
+	expect_out(s, "MAIL FROM:<alice@example.org>\r\nRCPT TO:<r1@example.org>\r\nDATA\r\n");
+	feed(s, "250 ok\r\n250 ok\r\n354 go\r\n");
+	n = env_msg(1);
+	assert_true(smtp_body_done_next(s, &n, false));
+	expect_out(s, ".\r\nMAIL FROM:<alice@example.org>\r\nRCPT TO:<r2@example.org>\r\nDATA\r\n");
+	feed(s, "250 2.0.0 queued as 1\r\n250 ok\r\n250 ok\r\n354 go\r\n");
+	n = env_msg(2);
+	assert_false(smtp_body_done_next(s, &n, true));
+	expect_out(s, ".\r\n");
+	assert_string_equal(smtp_take_finished(s)->final_reply, "250 2.0.0 queued as 1");
+	smtp_free(s);
 }
 
 /* K's end of data refused: K alone fails, K+1 (its MAIL already sent)
