@@ -1,9 +1,9 @@
 #!/bin/bash
 # bench/queue-flush.sh [RTT_MS] [COUNT] [RUNS]: what the queue saves on a
 # slow link. COUNT (default 100) messages of 1 KiB go to a test MSA that
-# speaks STARTTLS and wants AUTH PLAIN, through a proxy (bench/round-trips.sh
-# explains it) that delays every chunk by half of RTT_MS (default 20) each
-# way:
+# speaks STARTTLS and wants AUTH PLAIN, through a proxy
+# (bench/delay-proxy.py) that delays every chunk by half of RTT_MS
+# (default 20) each way:
 #   separate   COUNT submissions, one process and one connection each
 #   queued     the same COUNT queued with -odq (not timed: no network),
 #              then one `kurier -q`: one connection, one TLS handshake,
@@ -29,9 +29,6 @@ sh "$top/tests/gen-certs.sh" "$dir/certs" >/dev/null
 export XDG_CACHE_HOME=$dir/cache HOME=$dir/home
 mkdir -p "$HOME"
 
-# the same delaying proxy as bench/round-trips.sh
-sed -n "/^cat >\"\$dir\/proxy.py\" <<'PY'$/,/^PY$/p" "$top/bench/round-trips.sh" | sed '1d;$d' >"$dir/proxy.py"
-
 wait_file() { while [ ! -s "$1" ]; do sleep 0.05; done; }
 
 # one message of 1 KiB: headers and 16 lines of 58 characters
@@ -47,7 +44,7 @@ start() {
 		--tls-key "$dir/certs/good-key.pem" >/dev/null 2>&1 &
 	pids+=($!)
 	wait_file "$dir/msa.$1/port"
-	/usr/bin/python3 "$dir/proxy.py" "$dir/proxy.$1" "$(cat "$dir/msa.$1/port")" "$rtt" &
+	/usr/bin/python3 "$top/bench/delay-proxy.py" "$dir/proxy.$1" "$(cat "$dir/msa.$1/port")" "$rtt" &
 	pids+=($!)
 	wait_file "$dir/proxy.$1"
 	cat >"$dir/rc.$1" <<CONF

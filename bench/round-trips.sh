@@ -1,6 +1,6 @@
 #!/bin/bash
 # bench/round-trips.sh [RTT_MS] [RUNS]: how many network round trips one
-# submission costs. A small proxy (Python, in this file) delays every chunk
+# submission costs. A small proxy (bench/delay-proxy.py) delays every chunk
 # of bytes by half of RTT_MS (default 100) in each direction between kurier
 # and the test MSA; the wall-clock time of a submission through it, less the
 # time of the same submission without it, divided by RTT_MS, is the number
@@ -24,34 +24,6 @@ sh "$top/tests/gen-certs.sh" "$dir/certs" >/dev/null
 export XDG_CACHE_HOME=$dir/cache # kurier's TLS session cache: emptied per run
 printf 'From: bench@example.org\nTo: bob@example.org\nSubject: bench\n\nhello\n' >"$dir/msg"
 
-cat >"$dir/proxy.py" <<'PY'
-import asyncio, sys
-listen_port_file, target_port, delay = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]) / 2000
-
-async def pump(reader, writer):
-    loop = asyncio.get_running_loop()
-    while True:
-        data = await reader.read(65536)
-        if not data:
-            loop.call_later(delay, writer.close)
-            return
-        loop.call_later(delay, writer.write, data)
-
-async def handle(cr, cw):
-    sr, sw = await asyncio.open_connection("127.0.0.1", target_port)
-    await asyncio.gather(pump(cr, sw), pump(sr, cw), return_exceptions=True)
-
-async def main():
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    with open(listen_port_file + ".tmp", "w") as f:
-        f.write("%d\n" % server.sockets[0].getsockname()[1])
-    import os
-    os.rename(listen_port_file + ".tmp", listen_port_file)
-    async with server:
-        await server.serve_forever()
-
-asyncio.run(main())
-PY
 
 wait_file() { while [ ! -s "$1" ]; do sleep 0.05; done; }
 
@@ -63,7 +35,7 @@ start() {
 		--auth-password 'b3nch pass' "$@" >/dev/null 2>&1 &
 	pids+=($!)
 	wait_file "$dir/$name/port"
-	/usr/bin/python3 "$dir/proxy.py" "$dir/$name.proxy" "$(cat "$dir/$name/port")" "$rtt" &
+	/usr/bin/python3 "$top/bench/delay-proxy.py" "$dir/$name.proxy" "$(cat "$dir/$name/port")" "$rtt" &
 	pids+=($!)
 	wait_file "$dir/$name.proxy"
 }
