@@ -536,6 +536,9 @@ static void session_fill_facts(struct session *s, const struct smtp_result *r, s
 	if (r->outcome == OUTCOME_OK && r->final_reply != NULL)
 		snprintf(f->reply, sizeof f->reply, "%s", r->final_reply);
 	else if (r->code != 0) {
+		f->code = r->code;
+		snprintf(f->enh, sizeof f->enh, "%s", r->enh);
+		snprintf(f->text, sizeof f->text, "%s", r->text != NULL ? r->text : "");
 		/* every line of the reply, joined by " / " */
 		size_t n = (size_t)snprintf(f->reply, sizeof f->reply, "%d%s%s ", r->code,
 					    r->enh[0] ? " " : "", r->enh);

@@ -39,6 +39,9 @@ struct session_facts {
 	char auth[128];       /* "MECH user=U" or "off" */
 	char reply[1024];     /* the reply that decided the outcome, every line, joined
 				 by " / " (cut at this size) */
+	int code;             /* a refusal: its reply code, else 0 */
+	char enh[16];         /* ... its enhanced status code, or "" */
+	char text[1024];      /* ... its lines joined by '\n' (cut at this size) */
 };
 
 /* Submit the spooled message with envelope ENV (NULL for serverinfo).

@@ -102,33 +102,20 @@ static void stdio_data(struct stdio_msg *m, const char *buf, size_t len)
 	}
 }
 
-/* "550 5.1.1 text / more" as code, enhanced code and text lines. */
-static int stdio_parse_reply(const char *r, char *enh, size_t enhlen, char *text, size_t textlen)
+/* The text of a server's "250 2.0.0 text" (its lines joined by " / "),
+ * without the code and the enhanced code; NULL when R is no reply. */
+static const char *stdio_reply_text(const char *r)
 {
-	int code;
-	size_t n = 0, k;
+	size_t k;
 
-	enh[0] = '\0';
 	if (!isdigit((unsigned char)r[0]) || !isdigit((unsigned char)r[1]) || !isdigit((unsigned char)r[2]) ||
 	    (r[3] != ' ' && r[3] != '\0'))
-		return 0;
-	code = (r[0] - '0') * 100 + (r[1] - '0') * 10 + (r[2] - '0');
+		return NULL;
 	r += r[3] == ' ' ? 4 : 3;
 	k = strspn(r, "0123456789.");
-	if (k > 4 && k < enhlen && (r[k] == ' ' || r[k] == '\0') && r[0] == (char)('0' + code / 100)) {
-		snprintf(enh, enhlen, "%.*s", (int)k, r);
+	if (k > 4 && (r[k] == ' ' || r[k] == '\0'))
 		r += k + (r[k] == ' ');
-	}
-	for (; *r != '\0' && n + 1 < textlen; r++) {
-		if (strncmp(r, " / ", 3) == 0) {
-			text[n++] = '\n';
-			r += 2;
-		} else {
-			text[n++] = *r;
-		}
-	}
-	text[n] = '\0';
-	return code;
+	return r;
 }
 
 /* The end of data: submit, and answer. */
@@ -139,7 +126,7 @@ static void stdio_end(struct smtpd *sd, struct stdio_msg *m, const struct cfg_fi
 	struct addr_list rcpts = { 0 };
 	struct smtp_envelope env;
 	struct submit_result res;
-	char err[KURIER_ERRLEN], *from = NULL, enh[16], text[1100];
+	char err[KURIER_ERRLEN], *from = NULL, text[1100];
 	enum outcome o;
 	size_t i;
 	int code;
@@ -185,15 +172,16 @@ static void stdio_end(struct smtpd *sd, struct stdio_msg *m, const struct cfg_fi
 			snprintf(text, sizeof text, "queued as %s", res.queue_id);
 			smtpd_verdict(sd, 250, "2.0.0", text);
 		} else {
-			code = stdio_parse_reply(res.reply, enh, sizeof enh, text, sizeof text);
-			smtpd_verdict(sd, 250, "2.0.0", code != 0 ? text : "accepted");
+			const char *t = stdio_reply_text(res.reply);
+			smtpd_verdict(sd, 250, "2.0.0", t != NULL && *t != '\0' ? t : "accepted");
 		}
 		goto out;
 	}
-	/* RFC 5321 4.2.1: the class of the reply is what the client acts on */
-	code = stdio_parse_reply(res.reply, enh, sizeof enh, text, sizeof text);
+	/* RFC 5321 4.2.1: the class of the reply is what the client acts on;
+	 * the server's own lines go back as they were */
+	code = res.code;
 	if (code >= 400 && code < 600 && (code / 100 == 4) == outcome_is_temporary(o)) {
-		smtpd_verdict(sd, code, enh, text);
+		smtpd_verdict(sd, code, res.enh, res.text);
 	} else {
 		snprintf(text, sizeof text, "%s", res.reply[0] != '\0' ? res.reply : outcome_info(o)->meaning);
 		if (outcome_is_temporary(o))

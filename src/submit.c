@@ -238,6 +238,9 @@ enum outcome submit_deliver(const struct request *req, const struct cfg_file *cf
 	free(items);
 	qrun_batch_free(qb);
 	snprintf(res->reply, sizeof res->reply, "%s", item.facts.reply);
+	res->code = item.facts.code;
+	memcpy(res->enh, item.facts.enh, sizeof res->enh);
+	memcpy(res->text, item.facts.text, sizeof res->text);
 	if (mode == CFG_QUEUE_FALLBACK && outcome_is_temporary(o)) {
 		char why[sizeof item.facts.reply + sizeof item.account + 64];
 		if (submit_unqueueable(req) != NULL) {

@@ -41,6 +41,9 @@ struct submit_result {
 	char queue_id[64];        /* the queue entry, when it was queued */
 	char reply[1024];         /* the reply that decided it (every line, " / "), or what
 				     went wrong */
+	int code;                 /* a server's refusal: its code, enhanced code and lines */
+	char enh[16];
+	char text[1024];
 };
 /* Send, queue, or send and queue on a temporary failure, as the -od
  * option or A's queue keyword says; fallback accounts included. RES

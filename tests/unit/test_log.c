@@ -21,7 +21,7 @@ static void test_line(void **state)
 	struct cfg_account a = { .name = name };
 	struct session_conf sc = { .host = "mail.example.org" };
 	struct smtp_envelope env = { .from = "alice@example.org", .rcpt = two, .nrcpt = 2 };
-	struct session_facts f = { "TLS1.3 (TLS_AES_256_GCM_SHA384)", "PLAIN user=alice", "250 2.0.0 ok" };
+	struct session_facts f = { "TLS1.3 (TLS_AES_256_GCM_SHA384)", "PLAIN user=alice", "250 2.0.0 ok", 0, "", "" };
 	struct log_entry e = { &a, &sc, &env, &f, OUTCOME_OK, 1234, 0, NULL };
 	char line[4096];
 	size_t i;
