@@ -9,6 +9,10 @@ cd "$(dirname "$0")"
 PACKAGES="gcc make autoconf automake pkg-config libc6-dev libgnutls28-dev \
 libgsasl-dev libidn2-dev libjson-c-dev libcmocka-dev gnutls-bin ca-certificates time \
 bash-completion zsh fish mandoc man-db strace"
+# systemd: systemd.pc says where make install puts the units, and
+# tests/systemd-units.test runs its systemd-analyze verify (no running
+# systemd needed).
+PACKAGES="$PACKAGES systemd"
 # The real callers that tests/callers/*.test and tests/system/ drive, and a
 # Kerberos KDC for tests/gssapi.test (run on loopback by the test itself).
 PACKAGES="$PACKAGES mutt neomutt git git-email libmailtools-perl bsd-mailx \
