@@ -877,6 +877,14 @@ static struct smtp_envelope env_msg(int k)
 	return e;
 }
 
+/* Message E (to r1) begun, its MAIL group sent and answered 250, 250, 354. */
+static void first_group(struct smtp *s, struct smtp_envelope *e, bool last)
+{
+	smtp_begin_message(s, e, last);
+	expect_out(s, "MAIL FROM:<alice@example.org>\r\nRCPT TO:<r1@example.org>\r\nDATA\r\n");
+	feed(s, "250 ok\r\n250 ok\r\n354 go\r\n");
+}
+
 /* Message K, pipelined: its group goes out, 250s and 354 come back, its
  * end of data (with QUIT when LAST) goes out, REPLY answers it. */
 static void batch_send(struct smtp *s, int k, bool last, const char *pre, const char *reply)
@@ -1209,9 +1217,7 @@ static void test_overlap_three_messages(void **state)
 	const struct smtp_result *f;
 	(void)state;
 
-	smtp_begin_message(s, &e, false);
-	expect_out(s, "MAIL FROM:<alice@example.org>\r\nRCPT TO:<r1@example.org>\r\nDATA\r\n");
-	feed(s, "250 ok\r\n250 ok\r\n354 go\r\n");
+	first_group(s, &e, false);
 	overlap_send(s, 1, false);
 	/* K's 250 alone: K is settled at once */
 	feed(s, "250 2.0.0 queued as 1\r\n");
@@ -1270,9 +1276,7 @@ static void test_overlap_only_when_safe(void **state)
 
 	/* the last message */
 	s = start("250 PIPELINING\r\n");
-	smtp_begin_message(s, &e, true);
-	expect_out(s, "MAIL FROM:<alice@example.org>\r\nRCPT TO:<r1@example.org>\r\nDATA\r\n");
-	feed(s, "250 ok\r\n250 ok\r\n354 go\r\n");
+	first_group(s, &e, true);
 	assert_false(smtp_body_done_next(s, &n, false));
 	expect_out(s, ".\r\nQUIT\r\n");
 	smtp_free(s);
@@ -1313,9 +1317,7 @@ static void test_overlap_only_when_safe(void **state)
 	/* one finishing message at a time: the one before was not taken */
 	s = start("250 PIPELINING\r\n");
 	e = env_msg(0);
-	smtp_begin_message(s, &e, false);
-	expect_out(s, "MAIL FROM:<alice@example.org>\r\nRCPT TO:<r1@example.org>\r\nDATA\r\n");
-	feed(s, "250 ok\r\n250 ok\r\n354 go\r\n");
+	first_group(s, &e, false);
 	n = env_msg(1);
 	assert_true(smtp_body_done_next(s, &n, false));
 	expect_out(s, ".\r\nMAIL FROM:<alice@example.org>\r\nRCPT TO:<r2@example.org>\r\nDATA\r\n");
@@ -1336,9 +1338,7 @@ static void test_overlap_eod_refused(void **state)
 	const struct smtp_result *f;
 	(void)state;
 
-	smtp_begin_message(s, &e, false);
-	expect_out(s, "MAIL FROM:<alice@example.org>\r\nRCPT TO:<r1@example.org>\r\nDATA\r\n");
-	feed(s, "250 ok\r\n250 ok\r\n354 go\r\n");
+	first_group(s, &e, false);
 	overlap_send(s, 1, false);
 	feed(s, "554 5.7.1 spam\r\n250 ok\r\n250 ok\r\n354 go\r\n");
 	f = smtp_take_finished(s);
@@ -1375,9 +1375,7 @@ static void test_overlap_421_after_250(void **state)
 	const struct smtp_result *f;
 	(void)state;
 
-	smtp_begin_message(s, &e, false);
-	expect_out(s, "MAIL FROM:<alice@example.org>\r\nRCPT TO:<r1@example.org>\r\nDATA\r\n");
-	feed(s, "250 ok\r\n250 ok\r\n354 go\r\n");
+	first_group(s, &e, false);
 	overlap_send(s, 1, false);
 	feed(s, "250 2.0.0 queued\r\n421 4.3.2 shutting down\r\n");
 	assert_int_equal(smtp_next(s), SMTP_ABORT);
@@ -1397,9 +1395,7 @@ static void test_overlap_421_after_250(void **state)
 
 	/* 421 instead of K's answer */
 	s = start("250 PIPELINING\r\n");
-	smtp_begin_message(s, &e, false);
-	expect_out(s, "MAIL FROM:<alice@example.org>\r\nRCPT TO:<r1@example.org>\r\nDATA\r\n");
-	feed(s, "250 ok\r\n250 ok\r\n354 go\r\n");
+	first_group(s, &e, false);
 	overlap_send(s, 1, false);
 	feed(s, "421 4.3.2 shutting down\r\n");
 	assert_int_equal(smtp_next(s), SMTP_ABORT);
@@ -1414,9 +1410,7 @@ static void test_overlap_421_after_250(void **state)
 
 	/* the connection closes before K's answer */
 	s = start("250 PIPELINING\r\n");
-	smtp_begin_message(s, &e, false);
-	expect_out(s, "MAIL FROM:<alice@example.org>\r\nRCPT TO:<r1@example.org>\r\nDATA\r\n");
-	feed(s, "250 ok\r\n250 ok\r\n354 go\r\n");
+	first_group(s, &e, false);
 	overlap_send(s, 1, false);
 	smtp_eof(s);
 	assert_int_equal(smtp_next(s), SMTP_ABORT);
@@ -1438,9 +1432,7 @@ static void test_overlap_trap_after_250(void **state)
 	const struct smtp_result *f;
 	(void)state;
 
-	smtp_begin_message(s, &e, false);
-	expect_out(s, "MAIL FROM:<alice@example.org>\r\nRCPT TO:<r1@example.org>\r\nDATA\r\n");
-	feed(s, "250 ok\r\n250 ok\r\n354 go\r\n");
+	first_group(s, &e, false);
 	n.nrcpt = 2;
 	assert_true(smtp_body_done_next(s, &n, false));
 	expect_out(s, ".\r\nMAIL FROM:<alice@example.org>\r\nRCPT TO:<r2@example.org>\r\n"
