@@ -186,6 +186,22 @@ static size_t deliver_names(const char *list, char (*names)[256], size_t max)
 
 #define DELIVER_FALLBACKS_MAX 16
 
+int deliver_check_fallbacks(const struct cfg_file *cf, const struct cfg_account *a, char *err, size_t errlen)
+{
+	char names[DELIVER_FALLBACKS_MAX][256], where[4200], e[KURIER_ERRLEN];
+	size_t nf = deliver_names(a->val[CFG_FALLBACK_ACCOUNT] != NULL ? a->val[CFG_FALLBACK_ACCOUNT] : "", names,
+				  DELIVER_FALLBACKS_MAX);
+	size_t k;
+
+	for (k = 0; k < nf; k++)
+		if (cf == NULL || cfg_choose(cf, names[k], NULL, e, sizeof e) == NULL) {
+			snprintf(err, errlen, "%s: fallback_account: no account '%s'; check the name",
+				 account_where(a, CFG_FALLBACK_ACCOUNT, where, sizeof where), names[k]);
+			return -1;
+		}
+	return 0;
+}
+
 enum outcome deliver_items(const struct cfg_file *cf, const struct cfg_account *a, struct deliver_item *items,
 			   size_t n, deliver_done_fn *done, void *ctx, struct diag *d)
 {

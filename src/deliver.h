@@ -40,6 +40,10 @@ typedef void deliver_done_fn(void *ctx, struct deliver_item *item, size_t i);
 enum outcome deliver_items(const struct cfg_file *cf, const struct cfg_account *a, struct deliver_item *items,
 			   size_t n, deliver_done_fn *done, void *ctx, struct diag *d);
 
+/* Whether every account A's fallback_account names is in CF: 0, or -1
+ * with ERR naming the line and the name. */
+int deliver_check_fallbacks(const struct cfg_file *cf, const struct cfg_account *a, char *err, size_t errlen);
+
 /* --serverinfo: connect with A and print the server's greeting and
  * capabilities. */
 enum outcome deliver_serverinfo(const struct cfg_account *a, struct diag *d);

@@ -206,6 +206,12 @@ enum outcome submit_deliver(const struct request *req, const struct cfg_file *cf
 	if (res == NULL)
 		res = &own;
 	memset(res, 0, sizeof *res);
+	/* a fallback that cannot be is the configuration's fault, said
+	 * before anything is queued, held back or sent */
+	if (deliver_check_fallbacks(cf, acct, res->reply, sizeof res->reply) != 0) {
+		diag_error("%s", res->reply);
+		return OUTCOME_CONFIG;
+	}
 	mode = submit_mode(req, acct, &background);
 	if (mode == CFG_QUEUE_ALWAYS) {
 		if (submit_unqueueable(req) != NULL) {
