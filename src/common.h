@@ -38,6 +38,9 @@ int open_regular_file(const char *path, size_t max, int *fd, struct stat *st, ch
  * NUL-terminated buffer. 0, or -1 with errno on a read error or a file
  * that shrank. Defined in fileio.c. */
 int read_whole_fd(int fd, size_t size, char **buf, size_t *len);
+/* Write all LEN bytes of BUF to FD (retrying after EINTR and short
+ * writes). 0, or -1 with errno set. */
+int write_whole_fd(int fd, const void *buf, size_t len);
 
 /* Write a message into ERR (ERRLEN bytes, cut as snprintf cuts; nothing
  * when ERR is NULL or ERRLEN 0): how modules report what went wrong.

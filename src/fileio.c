@@ -69,6 +69,25 @@ int read_whole_fd(int fd, size_t size, char **buf, size_t *len)
 	return 0;
 }
 
+int write_whole_fd(int fd, const void *buf, size_t len)
+{
+	const char *b = buf;
+
+	while (len > 0) {
+		ssize_t w = write(fd, b, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (w == 0)
+				errno = EIO;
+			return -1;
+		}
+		b += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
 void errf(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;

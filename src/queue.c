@@ -161,20 +161,6 @@ const char *queue_path(const struct queue *q)
 
 /* ---- writing files ------------------------------------------------------- */
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, buf, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		buf += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Create tmp/NAME (EXCL: a new one; else replacing a leftover), 0600. */
 static int create_tmp(struct queue *q, const char *name, bool excl, char *err, size_t errlen)
 {
@@ -216,7 +202,7 @@ static int write_tmp(struct queue *q, const char *name, bool excl, const char *t
 
 	if (fd < 0)
 		return -1;
-	if (write_all(fd, text, len) != 0) {
+	if (write_whole_fd(fd, text, len) != 0) {
 		snprintf(err, errlen, "cannot write %s/tmp/%s: %s", q->path, name, strerror(errno));
 		close(fd);
 		unlinkat(q->tmp, name, 0);
@@ -245,7 +231,7 @@ static int write_msg(struct queue *q, const char *name, struct spool *msg, char 
 	}
 	spool_rewind(msg);
 	while ((n = spool_read(msg, buf, 65536, err, errlen)) > 0) {
-		if (write_all(fd, buf, (size_t)n) != 0) {
+		if (write_whole_fd(fd, buf, (size_t)n) != 0) {
 			snprintf(err, errlen, "cannot write %s/tmp/%s: %s", q->path, name,
 				 strerror(errno));
 			goto out;

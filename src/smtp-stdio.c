@@ -195,21 +195,6 @@ out:
 	addr_list_free(&rcpts);
 }
 
-/* Write all of BUF to standard output. */
-static int stdio_write(const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(1, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* SIGPIPE: a client that stops reading ends the session through a failed
  * write (EPIPE), not by killing kurier. A handler, not SIG_IGN: it is
  * reset by exec, so programs kurier runs (passwordeval) do not inherit it. */
@@ -247,7 +232,7 @@ enum outcome submit_smtp_stdio(const struct request *req, const struct cfg_file 
 		switch (smtpd_next(sd)) {
 		case SMTPD_WRITE:
 			smtpd_output(sd, &buf, &len);
-			if (stdio_write(buf, len) != 0) {
+			if (write_whole_fd(1, buf, len) != 0) {
 				diag_error("-bs: cannot write to standard output: %s", strerror(errno));
 				o = OUTCOME_IOERR;
 				running = false;

@@ -492,22 +492,6 @@ out:
 	close(fd);
 }
 
-static int tls_write_all(int fd, const void *p, size_t len)
-{
-	const char *b = p;
-
-	while (len > 0) {
-		ssize_t n = write(fd, b, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		b += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Save the session for the next connection: a new private file renamed
  * over the old one. Best effort and silent. */
 static void tls_cache_save(struct tls_state *st)
@@ -535,8 +519,8 @@ static void tls_cache_save(struct tls_state *st)
 	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0)
 		goto out;
 	snprintf(hdr, sizeof hdr, "%s%s\n", TLS_CACHE_MAGIC, st->cache_key);
-	ok = fchmod(fd, 0600) == 0 && tls_write_all(fd, hdr, strlen(hdr)) == 0 &&
-	     tls_write_all(fd, d.data, d.size) == 0;
+	ok = fchmod(fd, 0600) == 0 && write_whole_fd(fd, hdr, strlen(hdr)) == 0 &&
+	     write_whole_fd(fd, d.data, d.size) == 0;
 	if (close(fd) != 0)
 		ok = false;
 	if (!ok || rename(tmp, st->cache_file) != 0)
