@@ -167,73 +167,71 @@ out:
 	xfree_secret(secret);
 }
 
-/* The names of a fallback_account list ("a, b c"): up to MAX into NAMES
- * (each 256 bytes). Returns how many. */
-static size_t deliver_names(const char *list, char (*names)[256], size_t max)
-{
-	const char *p = list;
-	size_t k = 0, len;
+#define DELIVER_FALLBACKS_MAX 16
 
-	while (k < max) {
+/* The accounts A's fallback_account names ("a, b c"), in order, at most
+ * DELIVER_FALLBACKS_MAX into OUT; a name that is no account is left out,
+ * and ERR names the line and the first such name (else it is ""). Returns
+ * how many are in OUT. */
+static int deliver_fallbacks(const struct cfg_file *cf, const struct cfg_account *a,
+			     const struct cfg_account **out, char *err, size_t errlen)
+{
+	const char *p = a->val[CFG_FALLBACK_ACCOUNT] != NULL ? a->val[CFG_FALLBACK_ACCOUNT] : "";
+	char name[256], where[4200], e[KURIER_ERRLEN];
+	int k = 0;
+	size_t len;
+
+	err[0] = '\0';
+	while (k < DELIVER_FALLBACKS_MAX) {
 		p += strspn(p, ", \t");
 		if ((len = strcspn(p, ", \t")) == 0)
 			break;
-		snprintf(names[k++], 256, "%.*s", (int)(len < 255 ? len : 255), p);
+		snprintf(name, sizeof name, "%.*s", (int)(len < sizeof name - 1 ? len : sizeof name - 1), p);
 		p += len;
+		if (cf != NULL && (out[k] = cfg_choose(cf, name, NULL, e, sizeof e)) != NULL)
+			k++;
+		else if (err[0] == '\0')
+			snprintf(err, errlen, "%s: fallback_account: no account '%s'; check the name",
+				 account_where(a, CFG_FALLBACK_ACCOUNT, where, sizeof where), name);
 	}
 	return k;
 }
 
-#define DELIVER_FALLBACKS_MAX 16
-
 int deliver_check_fallbacks(const struct cfg_file *cf, const struct cfg_account *a, char *err, size_t errlen)
 {
-	char names[DELIVER_FALLBACKS_MAX][256], where[4200], e[KURIER_ERRLEN];
-	size_t nf = deliver_names(a->val[CFG_FALLBACK_ACCOUNT] != NULL ? a->val[CFG_FALLBACK_ACCOUNT] : "", names,
-				  DELIVER_FALLBACKS_MAX);
-	size_t k;
+	const struct cfg_account *f[DELIVER_FALLBACKS_MAX];
 
-	for (k = 0; k < nf; k++)
-		if (cf == NULL || cfg_choose(cf, names[k], NULL, e, sizeof e) == NULL) {
-			snprintf(err, errlen, "%s: fallback_account: no account '%s'; check the name",
-				 account_where(a, CFG_FALLBACK_ACCOUNT, where, sizeof where), names[k]);
-			return -1;
-		}
-	return 0;
+	deliver_fallbacks(cf, a, f, err, errlen);
+	return err[0] != '\0' ? -1 : 0;
 }
 
 enum outcome deliver_items(const struct cfg_file *cf, const struct cfg_account *a, struct deliver_item *items,
 			   size_t n, deliver_done_fn *done, void *ctx, struct diag *d)
 {
-	char names[DELIVER_FALLBACKS_MAX][256], where[4200], err[KURIER_ERRLEN];
-	size_t nf = deliver_names(a->val[CFG_FALLBACK_ACCOUNT] != NULL ? a->val[CFG_FALLBACK_ACCOUNT] : "", names,
-				  DELIVER_FALLBACKS_MAX);
+	const struct cfg_account *f[DELIVER_FALLBACKS_MAX];
+	char err[KURIER_ERRLEN];
 	enum outcome worst = OUTCOME_OK;
-	size_t i, k, left;
+	int nf = deliver_fallbacks(cf, a, f, err, sizeof err), k;
+	size_t i, left;
 
+	/* a queue run may meet a configuration that changed since the
+	 * entry was queued: the accounts that are there, and why not all */
+	if (err[0] != '\0')
+		diag_error("%s", err);
 	for (i = 0; i < n; i++) {
 		items[i].final = false;
 		items[i].outcome = OUTCOME_TEMPFAIL;
 	}
 	deliver_with(a, items, n, true, nf == 0, done, ctx, d);
 	for (k = 0; k < nf; k++) {
-		const struct cfg_account *f = NULL;
-
 		for (left = 0, i = 0; i < n; i++)
 			left += !items[i].final;
 		if (left == 0)
 			break;
-		if (cf != NULL)
-			f = cfg_choose(cf, names[k], NULL, err, sizeof err);
-		if (f == NULL) {
-			diag_error("%s: fallback_account: no account '%s'; check the name",
-				   account_where(a, CFG_FALLBACK_ACCOUNT, where, sizeof where), names[k]);
-			continue;
-		}
-		diag_warn("account '%s' failed temporarily; trying the fallback account '%s'", a->name, f->name);
-		deliver_with(f, items, n, false, k + 1 == nf, done, ctx, d);
+		diag_warn("account '%s' failed temporarily; trying the fallback account '%s'", a->name, f[k]->name);
+		deliver_with(f[k], items, n, false, k + 1 == nf, done, ctx, d);
 	}
-	/* a list whose last account could not be used at all */
+	/* every account failed temporarily: the last outcome is final */
 	for (i = 0; i < n; i++)
 		if (!items[i].final)
 			deliver_final(items, i, items[i].outcome, done, ctx);
